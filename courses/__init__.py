@@ -1,0 +1,1 @@
+"""Wagtail course pages: catalog, course, module, lesson; their blocks, templates and content loading."""

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CoursesConfig(AppConfig):
+    name = "courses"
+    verbose_name = "Courses"
+
+    def ready(self) -> None:
+        from courses import page_cache
+
+        page_cache.connect_signals()

@@ -1,0 +1,128 @@
+"""Every StreamField block a lesson body can hold, combined into one LessonStreamBlock."""
+
+from typing import Any
+from urllib.parse import urlparse
+
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
+from latex2mathml.converter import convert as latex_to_mathml
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+from wagtail import blocks
+from wagtail.images.blocks import ImageChooserBlock
+
+RICH_TEXT_FEATURES = ["h2", "h3", "bold", "italic", "ol", "ul", "link", "code", "blockquote"]
+
+CODE_LANGUAGES = [
+    ("python", "Python"),
+    ("text", _("Plain text")),
+    ("bash", "Shell"),
+    ("sql", "SQL"),
+    ("json", "JSON"),
+    ("yaml", "YAML"),
+]
+
+
+class CodeBlock(blocks.StructBlock):
+    """Source code, highlighted on the server so that pages need no JavaScript to read."""
+
+    language = blocks.ChoiceBlock(choices=CODE_LANGUAGES, default="python")
+    code = blocks.TextBlock()
+    caption = blocks.CharBlock(required=False)
+
+    class Meta:
+        icon = "code"
+        template = "blocks/code_block.html"
+        label = _("Code")
+
+    def get_context(self, value: Any, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
+        context = super().get_context(value, parent_context)
+        context["highlighted"] = highlight_code(value["code"], value["language"])
+        return context
+
+
+def highlight_code(code: str, language: str) -> SafeString:
+    try:
+        lexer = get_lexer_by_name(language)
+    except ClassNotFound:
+        lexer = get_lexer_by_name("text")
+    # Pygments escapes the source itself; the result is trusted HTML.
+    return mark_safe(highlight(code, lexer, HtmlFormatter(nowrap=True)))  # noqa: S308
+
+
+class MathBlock(blocks.StructBlock):
+    """Display mathematics written in LaTeX, rendered to MathML on the server (no script, no font)."""
+
+    latex = blocks.TextBlock(help_text=_("LaTeX, without the surrounding $$."))
+
+    class Meta:
+        icon = "snippet"
+        template = "blocks/math_block.html"
+        label = _("Math")
+
+    def get_context(self, value: Any, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
+        context = super().get_context(value, parent_context)
+        context["mathml"] = render_mathml(value["latex"])
+        return context
+
+
+def render_mathml(latex: str) -> SafeString | None:
+    try:
+        # latex2mathml escapes text content; its output is trusted markup.
+        return mark_safe(latex_to_mathml(latex, display="block"))  # noqa: S308
+    except Exception:  # noqa: BLE001 - malformed LaTeX falls back to showing the source
+        return None
+
+
+class ImageBlock(blocks.StructBlock):
+    image = ImageChooserBlock()
+    alt_text = blocks.CharBlock(required=False, help_text=_("Describe the image for people who cannot see it."))
+    caption = blocks.CharBlock(required=False)
+
+    class Meta:
+        icon = "image"
+        template = "blocks/image_block.html"
+        label = _("Image")
+
+
+class VideoBlock(blocks.StructBlock):
+    """A video shown as a link with a caption: nothing is fetched from a video host until the learner asks.
+
+    Learners may be on metered connections, so a page never loads a third-party player by itself.
+    """
+
+    url = blocks.URLBlock()
+    caption = blocks.CharBlock(required=False)
+
+    class Meta:
+        icon = "media"
+        template = "blocks/video_block.html"
+        label = _("Video")
+
+    def get_context(self, value: Any, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
+        context = super().get_context(value, parent_context)
+        context["host"] = urlparse(value["url"]).hostname or ""
+        return context
+
+
+class CalloutBlock(blocks.StructBlock):
+    kind = blocks.ChoiceBlock(
+        choices=[("note", _("Note")), ("tip", _("Tip")), ("warning", _("Warning"))], default="note"
+    )
+    body = blocks.RichTextBlock(features=RICH_TEXT_FEATURES)
+
+    class Meta:
+        icon = "help"
+        template = "blocks/callout_block.html"
+        label = _("Callout")
+
+
+class LessonStreamBlock(blocks.StreamBlock):
+    text = blocks.RichTextBlock(features=RICH_TEXT_FEATURES, icon="pilcrow", label=_("Text"))
+    code = CodeBlock()
+    math = MathBlock()
+    image = ImageBlock()
+    video = VideoBlock()
+    callout = CalloutBlock()

@@ -1,0 +1,140 @@
+"""The lesson file format of content/: Markdown with a few block extensions, turned into StreamField data.
+
+Kept free of the database so it can be tested and reused by other importers. content/README.md is
+the authors' guide to this format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import markdown
+import yaml
+
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+IMAGE_LINE = re.compile(r'^!\[(?P<alt>[^\]]*)\]\((?P<src>[^\s)]+)(?:\s+"(?P<caption>[^"]*)")?\)\s*$')
+VIDEO_LINE = re.compile(r"^!video\[(?P<caption>[^\]]*)\]\((?P<url>https?://[^\s)]+)\)\s*$")
+CALLOUT_OPEN = re.compile(r"^:::\s*(?P<kind>note|tip|warning)\s*$")
+FENCE_OPEN = re.compile(r"^```(?P<language>[\w+-]*)\s*$")
+
+
+class ContentError(ValueError):
+    """A content file that cannot be loaded; the message names the file and line."""
+
+
+@dataclass
+class ImageRef:
+    """An image a lesson refers to, resolved to a Wagtail image id by the loader."""
+
+    path: Path
+    alt_text: str
+    caption: str
+
+
+@dataclass
+class ParsedLesson:
+    title: str
+    summary: str
+    minutes: int
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    images: list[ImageRef] = field(default_factory=list)
+
+
+def markdown_to_html(text: str) -> str:
+    return markdown.markdown(text, extensions=["sane_lists"], output_format="html")
+
+
+def read_front_matter(path: Path) -> tuple[dict[str, Any], str, int]:
+    """Split a Markdown file into its YAML front matter, its body and the body's first line number."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ContentError(f"{path}: not UTF-8 text ({error.reason})") from error
+    match = FRONT_MATTER.match(text)
+    if not match:
+        raise ContentError(f"{path}: missing front matter (a '---' block with at least a title)")
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as error:
+        raise ContentError(f"{path}: front matter is not valid YAML: {error}") from error
+    if not isinstance(meta, dict) or not str(meta.get("title", "")).strip():
+        raise ContentError(f"{path}: front matter needs a title")
+    return meta, text[match.end() :], match.group(0).count("\n") + 1
+
+
+def parse_lesson(path: Path, course_dir: Path) -> ParsedLesson:
+    meta, body, first_line = read_front_matter(path)
+    try:
+        minutes = int(meta.get("minutes", 10))
+    except (TypeError, ValueError) as error:
+        raise ContentError(f"{path}: minutes must be a whole number") from error
+    lesson = ParsedLesson(title=str(meta["title"]).strip(), summary=str(meta.get("summary", "")).strip(), minutes=minutes)
+    _parse_body(body.splitlines(), path, first_line, course_dir, lesson)
+    return lesson
+
+
+def _parse_body(lines: list[str], path: Path, first_line: int, course_dir: Path, lesson: ParsedLesson) -> None:
+    text: list[str] = []
+
+    def flush_text() -> None:
+        if "".join(text).strip():
+            lesson.blocks.append({"type": "text", "value": markdown_to_html("\n".join(text))})
+        text.clear()
+
+    def take_until(start: int, closing: str, what: str) -> tuple[list[str], int]:
+        for end in range(start + 1, len(lines)):
+            if lines[end].strip() == closing:
+                return lines[start + 1 : end], end + 1
+        raise ContentError(f"{path}:{first_line + start}: {what} is not closed with '{closing}'")
+
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        stripped = line.strip()
+        if fence := FENCE_OPEN.match(line):
+            flush_text()
+            code, index = take_until(index, "```", "code block")
+            value = {"language": fence.group("language") or "text", "code": "\n".join(code), "caption": ""}
+            lesson.blocks.append({"type": "code", "value": value})
+        elif stripped == "$$":
+            flush_text()
+            latex, index = take_until(index, "$$", "math block")
+            lesson.blocks.append({"type": "math", "value": {"latex": "\n".join(latex).strip()}})
+        elif callout := CALLOUT_OPEN.match(stripped):
+            flush_text()
+            inner, index = take_until(index, ":::", "callout")
+            value = {"kind": callout.group("kind"), "body": markdown_to_html("\n".join(inner))}
+            lesson.blocks.append({"type": "callout", "value": value})
+        elif image := IMAGE_LINE.match(stripped):
+            flush_text()
+            image_path = (course_dir / image.group("src")).resolve()
+            if not image_path.is_relative_to(course_dir.resolve()) or not image_path.is_file():
+                raise ContentError(f"{path}:{first_line + index}: image not found in the course folder: {image.group('src')}")
+            ref = ImageRef(path=image_path, alt_text=image.group("alt"), caption=image.group("caption") or "")
+            lesson.images.append(ref)
+            # The loader swaps the ImageRef for the Wagtail image id.
+            lesson.blocks.append({"type": "image", "value": ref})
+            index += 1
+        elif video := VIDEO_LINE.match(stripped):
+            flush_text()
+            lesson.blocks.append({"type": "video", "value": {"url": video.group("url"), "caption": video.group("caption")}})
+            index += 1
+        else:
+            text.append(line)
+            index += 1
+    flush_text()
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ContentError(f"{path}: not valid YAML: {error}") from error
+    except OSError as error:
+        raise ContentError(f"{path}: cannot be read: {error.strerror}") from error
+    if not isinstance(data, dict):
+        raise ContentError(f"{path}: expected a mapping at the top level")
+    return data

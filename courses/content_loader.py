@@ -1,0 +1,267 @@
+"""Build or update the Wagtail page tree from the files in content/, idempotently.
+
+Every page built from a file remembers a hash of what it was built from (content_source_hash). A
+page is saved and published only when that hash changes, so loading twice changes nothing and
+editing one file changes one page. A language with no file for a page gets an alias of the
+source-language page, which the page templates mark as not translated yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.images import ImageFile
+from django.db import transaction
+from wagtail.images import get_image_model
+from wagtail.models import Locale, Page, Site
+
+from courses.content_format import ContentError, ImageRef, load_yaml, markdown_to_html, parse_lesson
+from courses.models import CatalogPage, CoursePage, Level, LessonPage, ModulePage, Topic
+
+logger = logging.getLogger(__name__)
+
+LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    aliased: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.aliased)
+
+
+def _hash(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(json.dumps(part, sort_keys=True, ensure_ascii=False, default=str).encode())
+    return digest.hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class ContentLoader:
+    def __init__(self, content_dir: Path) -> None:
+        self.content_dir = content_dir
+        self.report = LoadReport()
+        self.locales = {code: Locale.objects.get_or_create(language_code=code)[0] for code in LANGUAGE_CODES}
+
+    # -- pages -------------------------------------------------------------------------------
+
+    def _publish(self, page: Page, label: str, created: bool) -> None:
+        page.save_revision().publish()
+        (self.report.created if created else self.report.updated).append(label)
+
+    def _upsert_child(
+        self, parent: Page, model: type[Page], slug: str, fields: dict[str, Any], source_hash: str, label: str
+    ) -> Page:
+        """The source-language page `slug` under `parent`, created or updated to `fields`."""
+        page = model.objects.child_of(parent).filter(slug=slug).first()
+        if page is not None and page.content_source_hash == source_hash:
+            self.report.unchanged += 1
+            return page
+        created = page is None
+        if page is None:
+            page = model(slug=slug, locale=parent.locale, **fields)
+            page.content_source_hash = source_hash
+            parent.add_child(instance=page)
+        else:
+            for name, value in fields.items():
+                setattr(page, name, value)
+            page.content_source_hash = source_hash
+        self._publish(page, label, created)
+        return page
+
+    def _upsert_translation(
+        self, source: Page, code: str, fields: dict[str, Any] | None, source_hash: str, label: str
+    ) -> None:
+        """The `code` version of `source`: a translation when `fields` is given, else an alias."""
+        locale = self.locales[code]
+        existing = source.get_translation_or_none(locale)
+        if fields is None:
+            if existing is None:
+                source.copy_for_translation(locale, copy_parents=True, alias=True)
+                self.report.aliased.append(label)
+            else:
+                self.report.unchanged += 1
+            return
+        if existing is not None:
+            existing = existing.specific
+            if existing.alias_of_id is None and existing.content_source_hash == source_hash:
+                self.report.unchanged += 1
+                return
+        created = existing is None
+        page = existing or source.copy_for_translation(locale, copy_parents=True)
+        # An alias becomes a page of its own the first time its translation arrives.
+        page.alias_of = None
+        for name, value in fields.items():
+            setattr(page, name, value)
+        page.content_source_hash = source_hash
+        self._publish(page, label, created)
+
+    # -- the tree ----------------------------------------------------------------------------
+
+    def load(self) -> LoadReport:
+        site_file = self.content_dir / "site.yaml"
+        site = load_yaml(site_file) if site_file.exists() else {}
+        catalog = self._load_catalog(site.get("catalog", {}))
+        courses_dir = self.content_dir / "courses"
+        for course_dir in sorted(path for path in courses_dir.iterdir() if path.is_dir()) if courses_dir.exists() else []:
+            with transaction.atomic():
+                self._load_course(course_dir, catalog)
+        return self.report
+
+    def _load_catalog(self, texts: dict[str, Any]) -> CatalogPage:
+        source_code = settings.LANGUAGE_CODE
+        en = texts.get(source_code, {"title": "Courses", "intro": ""})
+        root = Page.get_first_root_node()
+        catalog = CatalogPage.objects.filter(locale=self.locales[source_code], depth=2).first()
+        fields = {"title": en["title"], "intro": markdown_to_html(en.get("intro", ""))}
+        source_hash = _hash(fields)
+        if catalog is None:
+            catalog = CatalogPage(slug="courses", locale=self.locales[source_code], content_source_hash=source_hash, **fields)
+            root.add_child(instance=catalog)
+            self._publish(catalog, "catalog", created=True)
+        elif catalog.content_source_hash != source_hash:
+            for name, value in fields.items():
+                setattr(catalog, name, value)
+            catalog.content_source_hash = source_hash
+            self._publish(catalog, "catalog", created=False)
+        self._point_site_at(catalog)
+        for code in LANGUAGE_CODES:
+            if code == source_code:
+                continue
+            text = texts.get(code)
+            fields = {"title": text["title"], "intro": markdown_to_html(text.get("intro", ""))} if text else None
+            self._upsert_translation(catalog, code, fields, _hash(fields), f"catalog [{code}]")
+        return catalog
+
+    @staticmethod
+    def _point_site_at(catalog: CatalogPage) -> None:
+        site = Site.objects.filter(is_default_site=True).first()
+        if site is None:
+            Site.objects.create(hostname="localhost", port=80, root_page=catalog, is_default_site=True, site_name="OpenCapacity")
+            return
+        if site.root_page_id != catalog.pk:
+            old_root = site.root_page
+            site.root_page = catalog
+            site.site_name = "OpenCapacity"
+            site.save(update_fields=["root_page", "site_name"])
+            # Wagtail's placeholder welcome page has no use once the catalog is the home page.
+            if old_root.content_type.model == "page" and old_root.depth == 2 and not old_root.get_children().exists():
+                old_root.delete()
+
+    def _load_course(self, course_dir: Path, catalog: CatalogPage) -> None:
+        spec = load_yaml(course_dir / "course.yaml")
+        slug = spec.get("slug") or course_dir.name
+        source_code = spec.get("source_language", settings.LANGUAGE_CODE)
+        translations = spec.get("translations") or {}
+        if source_code not in translations:
+            raise ContentError(f"{course_dir / 'course.yaml'}: no translation for the source language {source_code}")
+        for code in translations:
+            if code not in LANGUAGE_CODES:
+                raise ContentError(f"{course_dir / 'course.yaml'}: unknown language {code!r}; use one of {LANGUAGE_CODES}")
+        topic, level = spec.get("topic", Topic.AI_FOUNDATIONS), spec.get("level", Level.BEGINNER)
+        if topic not in Topic.values:
+            raise ContentError(f"{course_dir / 'course.yaml'}: unknown topic {topic!r}; use one of {Topic.values}")
+        if level not in Level.values:
+            raise ContentError(f"{course_dir / 'course.yaml'}: unknown level {level!r}; use one of {Level.values}")
+        shared = {
+            "topic": topic,
+            "level": level,
+            "duration_hours": int(spec.get("duration_hours", 1)),
+            "completion_lessons_percent": int((spec.get("completion") or {}).get("lessons_viewed_percent", 100)),
+        }
+
+        def course_fields(code: str) -> dict[str, Any]:
+            text = translations[code]
+            objectives = "".join(f"<li>{item}</li>" for item in text.get("objectives", []))
+            return {
+                "title": text["title"],
+                "summary": text.get("summary", ""),
+                "objectives": f"<ul>{objectives}</ul>" if objectives else "",
+                **shared,
+            }
+
+        source_catalog = catalog if source_code == settings.LANGUAGE_CODE else catalog.get_translation(self.locales[source_code])
+        fields = course_fields(source_code)
+        course = self._upsert_child(source_catalog, CoursePage, slug, fields, _hash(fields), slug)
+        for code in LANGUAGE_CODES:
+            if code != source_code:
+                text_fields = course_fields(code) if code in translations else None
+                self._upsert_translation(course, code, text_fields, _hash(text_fields), f"{slug} [{code}]")
+
+        for module_spec in spec.get("modules") or []:
+            self._load_module(course_dir, course, module_spec, source_code)
+
+    def _load_module(self, course_dir: Path, course: CoursePage, spec: dict[str, Any], source_code: str) -> None:
+        slug = spec["slug"]
+        texts = spec.get("translations") or {}
+        if source_code not in texts:
+            raise ContentError(f"{course_dir / 'course.yaml'}: module {slug} has no {source_code} title")
+
+        def module_fields(code: str) -> dict[str, Any]:
+            return {"title": texts[code]["title"], "summary": texts[code].get("summary", "")}
+
+        fields = module_fields(source_code)
+        module = self._upsert_child(course, ModulePage, slug, fields, _hash(fields), f"{course.slug}/{slug}")
+        for code in LANGUAGE_CODES:
+            if code != source_code:
+                text_fields = module_fields(code) if code in texts else None
+                self._upsert_translation(module, code, text_fields, _hash(text_fields), f"{course.slug}/{slug} [{code}]")
+        for lesson_slug in spec.get("lessons") or []:
+            self._load_lesson(course_dir, course_dir / slug / lesson_slug, module, source_code)
+
+    def _load_lesson(self, course_dir: Path, lesson_dir: Path, module: ModulePage, source_code: str) -> None:
+        label = f"{module.get_parent().slug}/{module.slug}/{lesson_dir.name}"
+        source_file = lesson_dir / f"{source_code}.md"
+        if not source_file.exists():
+            raise ContentError(f"{source_file}: the source-language lesson file is missing")
+        fields, source_hash = self._lesson_fields(source_file, course_dir)
+        lesson = self._upsert_child(module, LessonPage, lesson_dir.name, fields, source_hash, label)
+        for code in LANGUAGE_CODES:
+            if code == source_code:
+                continue
+            path = lesson_dir / f"{code}.md"
+            if path.exists():
+                fields, source_hash = self._lesson_fields(path, course_dir)
+                self._upsert_translation(lesson, code, fields, source_hash, f"{label} [{code}]")
+            else:
+                self._upsert_translation(lesson, code, None, "", f"{label} [{code}]")
+
+    def _lesson_fields(self, path: Path, course_dir: Path) -> tuple[dict[str, Any], str]:
+        parsed = parse_lesson(path, course_dir)
+        image_hashes = [_file_hash(ref.path) for ref in parsed.images]
+        source_hash = _hash(path.read_text(encoding="utf-8"), image_hashes)
+        body = [
+            {"type": "image", "value": self._image_value(block["value"])} if block["type"] == "image" else block
+            for block in parsed.blocks
+        ]
+        return {"title": parsed.title, "summary": parsed.summary, "minutes": parsed.minutes, "body": body}, source_hash
+
+    def _image_value(self, ref: ImageRef) -> dict[str, Any]:
+        Image = get_image_model()
+        # Wagtail keeps a SHA-1 of every image file; the same file is imported once.
+        digest = hashlib.sha1(ref.path.read_bytes()).hexdigest()  # noqa: S324 - matches Wagtail's own field
+        image = Image.objects.filter(file_hash=digest).first()
+        if image is None:
+            with ref.path.open("rb") as handle:
+                image = Image(title=ref.path.stem.replace("-", " "), file=ImageFile(handle, name=ref.path.name))
+                image.save()
+        return {"image": image.pk, "alt_text": ref.alt_text, "caption": ref.caption}
+
+
+def load_content(content_dir: Path) -> LoadReport:
+    return ContentLoader(content_dir).load()

@@ -1,0 +1,145 @@
+"""Course pages. Declarations only: what a page holds and where it may live.
+
+Reads shared by pages and views are in courses/selectors.py; the content loader in
+courses/content_loader.py.
+"""
+
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from courses import page_cache, selectors
+from courses.blocks import RICH_TEXT_FEATURES, LessonStreamBlock
+
+
+class Topic(models.TextChoices):
+    AI_FOUNDATIONS = "ai-foundations", _("AI foundations")
+    MACHINE_LEARNING = "machine-learning", _("Machine learning")
+    DATA = "data", _("Data")
+    GOVERNANCE = "governance", _("AI governance")
+
+
+class Level(models.TextChoices):
+    BEGINNER = "beginner", _("Beginner")
+    INTERMEDIATE = "intermediate", _("Intermediate")
+    ADVANCED = "advanced", _("Advanced")
+
+
+class ContentSourceMixin(models.Model):
+    """Pages built from files in content/ remember a hash of their source, so reloading is idempotent.
+
+    Anonymous visitors are served from courses.page_cache.
+    """
+
+    content_source_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return page_cache.serve_cached(request, lambda: super(ContentSourceMixin, self).serve(request, *args, **kwargs))
+
+
+class CatalogPage(ContentSourceMixin, Page):
+    """The course catalog: the home page of each language's site tree."""
+
+    intro = RichTextField(features=RICH_TEXT_FEATURES, blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["courses.CoursePage"]
+    max_count_per_parent = 1
+
+    class Meta:
+        verbose_name = _("course catalog")
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context(request, *args, **kwargs)
+        context["catalog"] = selectors.catalog_for(
+            catalog=self, language=request.GET.get("language", ""), topic=request.GET.get("topic", "")
+        )
+        context["topics"] = Topic.choices
+        return context
+
+
+class CoursePage(ContentSourceMixin, Page):
+    summary = models.TextField(_("summary"), max_length=600)
+    objectives = RichTextField(_("learning objectives"), features=["ul", "bold", "italic"], blank=True)
+    topic = models.CharField(_("topic"), max_length=30, choices=Topic.choices, default=Topic.AI_FOUNDATIONS)
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices, default=Level.BEGINNER)
+    duration_hours = models.PositiveSmallIntegerField(_("duration in hours"), default=1)
+    completion_lessons_percent = models.PositiveSmallIntegerField(
+        _("lessons to complete (%)"),
+        default=100,
+        help_text=_("Share of the course's lessons a learner must complete for the course to count as completed."),
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        FieldPanel("objectives"),
+        MultiFieldPanel(
+            [FieldPanel("topic"), FieldPanel("level"), FieldPanel("duration_hours")], heading=_("Catalog")
+        ),
+        FieldPanel("completion_lessons_percent"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("summary")]
+    parent_page_types = ["courses.CatalogPage"]
+    subpage_types = ["courses.ModulePage"]
+
+    class Meta:
+        verbose_name = _("course")
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context(request, *args, **kwargs)
+        context["outline"] = selectors.course_outline(course=self, user=request.user)
+        return context
+
+
+class ModulePage(ContentSourceMixin, Page):
+    summary = models.TextField(_("summary"), max_length=600, blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("summary")]
+    parent_page_types = ["courses.CoursePage"]
+    subpage_types = ["courses.LessonPage"]
+
+    class Meta:
+        verbose_name = _("module")
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # A module is a heading in its course's outline; its own URL leads there.
+        return redirect(self.get_parent().url + f"#module-{self.translation_key}")
+
+
+class LessonPage(ContentSourceMixin, Page):
+    summary = models.TextField(_("summary"), max_length=600, blank=True)
+    minutes = models.PositiveSmallIntegerField(_("minutes to read"), default=10)
+    body = StreamField(LessonStreamBlock(), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("summary"), FieldPanel("minutes"), FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("summary"), index.SearchField("body")]
+    parent_page_types = ["courses.ModulePage"]
+    subpage_types: list[str] = []
+
+    class Meta:
+        verbose_name = _("lesson")
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context(request, *args, **kwargs)
+        context["lesson_nav"] = selectors.lesson_navigation(lesson=self, user=request.user)
+        return context
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if request.user.is_authenticated:
+            # Remember where the learner is, for "continue where you left off".
+            from lms.progress.services import lesson_visit_record
+
+            lesson_visit_record(user=request.user, lesson=self)
+        return super().serve(request, *args, **kwargs)

@@ -1,0 +1,231 @@
+"""Reads that course pages, progress views and dashboards share.
+
+Each selector runs a fixed number of queries whatever the size of the course: the tests in
+tests/courses/test_selectors.py hold them to it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import BadRequest
+from django.utils.translation import gettext as _
+from wagtail.models import Page
+
+if TYPE_CHECKING:
+    from courses.models import CatalogPage, CoursePage, LessonPage, ModulePage
+
+LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    course: CoursePage
+    languages: list[str]
+    # False when this locale only has an alias of the source-language course.
+    is_translated: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    entries: list[CatalogEntry]
+    language: str
+    topic: str
+
+
+def catalog_for(*, catalog: CatalogPage, language: str = "", topic: str = "") -> Catalog:
+    """The courses of one catalog, filtered by the languages they exist in and by topic."""
+    from courses.models import CoursePage, Topic
+
+    if language and language not in LANGUAGE_CODES:
+        raise BadRequest(_("Unknown language: %(code)s") % {"code": language[:20]})
+    if topic and topic not in Topic.values:
+        raise BadRequest(_("Unknown topic: %(topic)s") % {"topic": topic[:40]})
+
+    courses = CoursePage.objects.live().child_of(catalog).order_by("path")
+    if topic:
+        courses = courses.filter(topic=topic)
+    courses_list = list(courses)
+    available: dict[uuid.UUID, set[str]] = defaultdict(set)
+    translated = CoursePage.objects.live().filter(
+        translation_key__in=[course.translation_key for course in courses_list], alias_of__isnull=True
+    )
+    for key, code in translated.values_list("translation_key", "locale__language_code"):
+        available[key].add(code)
+    entries = [
+        CatalogEntry(
+            course=course,
+            languages=[code for code in LANGUAGE_CODES if code in available[course.translation_key]],
+            is_translated=course.alias_of_id is None,
+        )
+        for course in courses_list
+        if not language or language in available[course.translation_key]
+    ]
+    return Catalog(entries=entries, language=language, topic=topic)
+
+
+@dataclass
+class OutlineLesson:
+    page: LessonPage
+    completed: bool
+
+
+@dataclass
+class OutlineModule:
+    page: ModulePage
+    lessons: list[OutlineLesson] = field(default_factory=list)
+
+
+@dataclass
+class CourseOutline:
+    modules: list[OutlineModule]
+    lesson_total: int
+    lesson_done: int
+    is_enrolled: bool
+    is_completed: bool
+    # The lesson to open next: where the learner left off, else the first lesson not done.
+    next_lesson: LessonPage | None
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.lesson_done / self.lesson_total) if self.lesson_total else 0
+
+
+def _course_lessons(course: CoursePage) -> list[LessonPage]:
+    from courses.models import LessonPage
+
+    return list(
+        LessonPage.objects.live()
+        .descendant_of(course)
+        .order_by("path")
+        .defer_streamfields()
+        .select_related("locale")
+    )
+
+
+def _learner_state(user: Any, course_key: uuid.UUID) -> tuple[Any, set[uuid.UUID]]:
+    from lms.progress.models import Enrollment, LessonCompletion
+
+    if not user.is_authenticated:
+        return None, set()
+    enrollment = Enrollment.objects.filter(user=user, course_key=course_key).first()
+    done = set(LessonCompletion.objects.filter(user=user, course_key=course_key).values_list("lesson_key", flat=True))
+    return enrollment, done
+
+
+def course_outline(*, course: CoursePage, user: Any) -> CourseOutline:
+    from courses.models import ModulePage
+
+    modules = [
+        OutlineModule(page=module)
+        for module in ModulePage.objects.live().child_of(course).order_by("path").select_related("locale")
+    ]
+    lessons = _course_lessons(course)
+    enrollment, done = _learner_state(user, course.translation_key)
+    by_path = {module.page.path: module for module in modules}
+    for lesson in lessons:
+        module = by_path.get(lesson.path[: -Page.steplen])
+        if module is not None:
+            module.lessons.append(OutlineLesson(page=lesson, completed=lesson.translation_key in done))
+    return CourseOutline(
+        modules=modules,
+        lesson_total=len(lessons),
+        lesson_done=sum(1 for lesson in lessons if lesson.translation_key in done),
+        is_enrolled=enrollment is not None,
+        is_completed=bool(enrollment and enrollment.completed_at),
+        next_lesson=_next_lesson(lessons, enrollment, done),
+    )
+
+
+def _next_lesson(lessons: list[LessonPage], enrollment: Any, done: set[uuid.UUID]) -> LessonPage | None:
+    if enrollment is not None and enrollment.last_lesson_key:
+        for lesson in lessons:
+            if lesson.translation_key == enrollment.last_lesson_key:
+                return lesson
+    for lesson in lessons:
+        if lesson.translation_key not in done:
+            return lesson
+    return lessons[0] if lessons else None
+
+
+@dataclass
+class LessonNavigation:
+    course: CoursePage | None
+    module: Page | None
+    previous: LessonPage | None
+    next: LessonPage | None
+    position: int
+    lesson_total: int
+    completed: bool
+    is_enrolled: bool
+    course_percent: int
+
+
+def course_for_lesson(*, lesson: LessonPage) -> CoursePage | None:
+    from courses.models import CoursePage
+
+    return CoursePage.objects.ancestor_of(lesson).first()
+
+
+def lesson_count(*, course: CoursePage) -> int:
+    from courses.models import LessonPage
+
+    return LessonPage.objects.live().descendant_of(course).count()
+
+
+def lesson_navigation(*, lesson: LessonPage, user: Any) -> LessonNavigation:
+    course = course_for_lesson(lesson=lesson)
+    if course is None:
+        return LessonNavigation(None, None, None, None, 0, 0, False, False, 0)
+    lessons = _course_lessons(course)
+    keys = [item.translation_key for item in lessons]
+    index = keys.index(lesson.translation_key) if lesson.translation_key in keys else 0
+    enrollment, done = _learner_state(user, course.translation_key)
+    return LessonNavigation(
+        course=course,
+        module=lesson.get_parent(),
+        previous=lessons[index - 1] if index > 0 else None,
+        next=lessons[index + 1] if index + 1 < len(lessons) else None,
+        position=index + 1,
+        lesson_total=len(lessons),
+        completed=lesson.translation_key in done,
+        is_enrolled=enrollment is not None,
+        course_percent=round(100 * len(done & set(keys)) / len(keys)) if keys else 0,
+    )
+
+
+@dataclass(frozen=True)
+class LanguageLink:
+    code: str
+    name: str
+    url: str
+    is_current: bool
+    # False when this language only shows the source-language text (an alias).
+    is_translated: bool
+
+
+def language_links(*, page: Page, current: str) -> list[LanguageLink]:
+    """The same page in every language, in one query."""
+    versions = {
+        version.locale.language_code: version
+        for version in Page.objects.live().filter(translation_key=page.translation_key).select_related("locale")
+    }
+    links = []
+    for code, name in settings.LANGUAGES:
+        version = versions.get(code)
+        if version is None:
+            continue
+        links.append(
+            LanguageLink(
+                code=code,
+                name=name,
+                url=version.url or "",
+                is_current=code == current,
+                is_translated=version.alias_of_id is None,
+            )
+        )
+    return links

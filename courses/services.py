@@ -1,0 +1,16 @@
+"""Writes that concern the course tree itself (permissions on it)."""
+
+from django.contrib.auth.models import Group, Permission
+from wagtail.models import GroupPagePermission
+
+from courses.models import CatalogPage
+
+INSTRUCTOR_PAGE_PERMISSIONS = ["add_page", "change_page", "publish_page"]
+
+
+def instructor_permissions_grant(*, group: Group) -> None:
+    """Let a group author pages under every language's catalog."""
+    permissions = Permission.objects.filter(content_type__app_label="wagtailcore", codename__in=INSTRUCTOR_PAGE_PERMISSIONS)
+    for catalog in CatalogPage.objects.all():
+        for permission in permissions:
+            GroupPagePermission.objects.get_or_create(group=group, page=catalog, permission=permission)

@@ -1,0 +1,1 @@
+"""Accounts: learner profiles (country, language, centre, consent), roles and training centres."""

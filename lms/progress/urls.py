@@ -1,0 +1,9 @@
+from django.urls import path
+
+from lms.progress import views
+
+urlpatterns = [
+    path("", views.my_learning, name="my_learning"),
+    path("courses/<int:course_id>/enroll/", views.enroll, name="course_enroll"),
+    path("lessons/<int:lesson_id>/complete/", views.complete_lesson, name="lesson_complete"),
+]
