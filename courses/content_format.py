@@ -71,7 +71,9 @@ def parse_lesson(path: Path, course_dir: Path) -> ParsedLesson:
         minutes = int(meta.get("minutes", 10))
     except (TypeError, ValueError) as error:
         raise ContentError(f"{path}: minutes must be a whole number") from error
-    lesson = ParsedLesson(title=str(meta["title"]).strip(), summary=str(meta.get("summary", "")).strip(), minutes=minutes)
+    lesson = ParsedLesson(
+        title=str(meta["title"]).strip(), summary=str(meta.get("summary", "")).strip(), minutes=minutes
+    )
     _parse_body(body.splitlines(), path, first_line, course_dir, lesson)
     return lesson
 
@@ -112,7 +114,9 @@ def _parse_body(lines: list[str], path: Path, first_line: int, course_dir: Path,
             flush_text()
             image_path = (course_dir / image.group("src")).resolve()
             if not image_path.is_relative_to(course_dir.resolve()) or not image_path.is_file():
-                raise ContentError(f"{path}:{first_line + index}: image not found in the course folder: {image.group('src')}")
+                raise ContentError(
+                    f"{path}:{first_line + index}: image not found in the course folder: {image.group('src')}"
+                )
             ref = ImageRef(path=image_path, alt_text=image.group("alt"), caption=image.group("caption") or "")
             lesson.images.append(ref)
             # The loader swaps the ImageRef for the Wagtail image id.
@@ -120,7 +124,9 @@ def _parse_body(lines: list[str], path: Path, first_line: int, course_dir: Path,
             index += 1
         elif video := VIDEO_LINE.match(stripped):
             flush_text()
-            lesson.blocks.append({"type": "video", "value": {"url": video.group("url"), "caption": video.group("caption")}})
+            lesson.blocks.append(
+                {"type": "video", "value": {"url": video.group("url"), "caption": video.group("caption")}}
+            )
             index += 1
         else:
             text.append(line)

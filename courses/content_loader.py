@@ -19,10 +19,10 @@ from django.conf import settings
 from django.core.files.images import ImageFile
 from django.db import transaction
 from wagtail.images import get_image_model
-from wagtail.models import Locale, Page, Site
+from wagtail.models import Collection, Locale, Page, Site
 
 from courses.content_format import ContentError, ImageRef, load_yaml, markdown_to_html, parse_lesson
-from courses.models import CatalogPage, CoursePage, Level, LessonPage, ModulePage, Topic
+from courses.models import CatalogPage, CoursePage, LessonPage, Level, ModulePage, Topic
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,9 @@ class ContentLoader:
         site = load_yaml(site_file) if site_file.exists() else {}
         catalog = self._load_catalog(site.get("catalog", {}))
         courses_dir = self.content_dir / "courses"
-        for course_dir in sorted(path for path in courses_dir.iterdir() if path.is_dir()) if courses_dir.exists() else []:
+        for course_dir in (
+            sorted(path for path in courses_dir.iterdir() if path.is_dir()) if courses_dir.exists() else []
+        ):
             with transaction.atomic():
                 self._load_course(course_dir, catalog)
         return self.report
@@ -126,12 +128,17 @@ class ContentLoader:
     def _load_catalog(self, texts: dict[str, Any]) -> CatalogPage:
         source_code = settings.LANGUAGE_CODE
         en = texts.get(source_code, {"title": "Courses", "intro": ""})
-        root = Page.get_first_root_node()
+        # Wagtail's migrations create the tree's root; a flushed database (tests) has none.
+        root = Page.get_first_root_node() or Page.add_root(
+            instance=Page(title="Root", slug="root", locale=self.locales[source_code])
+        )
         catalog = CatalogPage.objects.filter(locale=self.locales[source_code], depth=2).first()
         fields = {"title": en["title"], "intro": markdown_to_html(en.get("intro", ""))}
         source_hash = _hash(fields)
         if catalog is None:
-            catalog = CatalogPage(slug="courses", locale=self.locales[source_code], content_source_hash=source_hash, **fields)
+            catalog = CatalogPage(
+                slug="courses", locale=self.locales[source_code], content_source_hash=source_hash, **fields
+            )
             root.add_child(instance=catalog)
             self._publish(catalog, "catalog", created=True)
         elif catalog.content_source_hash != source_hash:
@@ -152,7 +159,9 @@ class ContentLoader:
     def _point_site_at(catalog: CatalogPage) -> None:
         site = Site.objects.filter(is_default_site=True).first()
         if site is None:
-            Site.objects.create(hostname="localhost", port=80, root_page=catalog, is_default_site=True, site_name="OpenCapacity")
+            Site.objects.create(
+                hostname="localhost", port=80, root_page=catalog, is_default_site=True, site_name="OpenCapacity"
+            )
             return
         if site.root_page_id != catalog.pk:
             old_root = site.root_page
@@ -172,7 +181,9 @@ class ContentLoader:
             raise ContentError(f"{course_dir / 'course.yaml'}: no translation for the source language {source_code}")
         for code in translations:
             if code not in LANGUAGE_CODES:
-                raise ContentError(f"{course_dir / 'course.yaml'}: unknown language {code!r}; use one of {LANGUAGE_CODES}")
+                raise ContentError(
+                    f"{course_dir / 'course.yaml'}: unknown language {code!r}; use one of {LANGUAGE_CODES}"
+                )
         topic, level = spec.get("topic", Topic.AI_FOUNDATIONS), spec.get("level", Level.BEGINNER)
         if topic not in Topic.values:
             raise ContentError(f"{course_dir / 'course.yaml'}: unknown topic {topic!r}; use one of {Topic.values}")
@@ -195,7 +206,9 @@ class ContentLoader:
                 **shared,
             }
 
-        source_catalog = catalog if source_code == settings.LANGUAGE_CODE else catalog.get_translation(self.locales[source_code])
+        source_catalog = (
+            catalog if source_code == settings.LANGUAGE_CODE else catalog.get_translation(self.locales[source_code])
+        )
         fields = course_fields(source_code)
         course = self._upsert_child(source_catalog, CoursePage, slug, fields, _hash(fields), slug)
         for code in LANGUAGE_CODES:
@@ -220,7 +233,9 @@ class ContentLoader:
         for code in LANGUAGE_CODES:
             if code != source_code:
                 text_fields = module_fields(code) if code in texts else None
-                self._upsert_translation(module, code, text_fields, _hash(text_fields), f"{course.slug}/{slug} [{code}]")
+                self._upsert_translation(
+                    module, code, text_fields, _hash(text_fields), f"{course.slug}/{slug} [{code}]"
+                )
         for lesson_slug in spec.get("lessons") or []:
             self._load_lesson(course_dir, course_dir / slug / lesson_slug, module, source_code)
 
@@ -257,6 +272,8 @@ class ContentLoader:
         digest = hashlib.sha1(ref.path.read_bytes()).hexdigest()  # noqa: S324 - matches Wagtail's own field
         image = Image.objects.filter(file_hash=digest).first()
         if image is None:
+            if not Collection.objects.exists():  # a flushed database has no root collection either
+                Collection.add_root(name="Root")
             with ref.path.open("rb") as handle:
                 image = Image(title=ref.path.stem.replace("-", " "), file=ImageFile(handle, name=ref.path.name))
                 image.save()

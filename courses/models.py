@@ -85,9 +85,7 @@ class CoursePage(ContentSourceMixin, Page):
         *Page.content_panels,
         FieldPanel("summary"),
         FieldPanel("objectives"),
-        MultiFieldPanel(
-            [FieldPanel("topic"), FieldPanel("level"), FieldPanel("duration_hours")], heading=_("Catalog")
-        ),
+        MultiFieldPanel([FieldPanel("topic"), FieldPanel("level"), FieldPanel("duration_hours")], heading=_("Catalog")),
         FieldPanel("completion_lessons_percent"),
     ]
     search_fields = [*Page.search_fields, index.SearchField("summary")]

@@ -99,11 +99,7 @@ def _course_lessons(course: CoursePage) -> list[LessonPage]:
     from courses.models import LessonPage
 
     return list(
-        LessonPage.objects.live()
-        .descendant_of(course)
-        .order_by("path")
-        .defer_streamfields()
-        .select_related("locale")
+        LessonPage.objects.live().descendant_of(course).order_by("path").defer_streamfields().select_related("locale")
     )
 
 

@@ -10,7 +10,9 @@ INSTRUCTOR_PAGE_PERMISSIONS = ["add_page", "change_page", "publish_page"]
 
 def instructor_permissions_grant(*, group: Group) -> None:
     """Let a group author pages under every language's catalog."""
-    permissions = Permission.objects.filter(content_type__app_label="wagtailcore", codename__in=INSTRUCTOR_PAGE_PERMISSIONS)
+    permissions = Permission.objects.filter(
+        content_type__app_label="wagtailcore", codename__in=INSTRUCTOR_PAGE_PERMISSIONS
+    )
     for catalog in CatalogPage.objects.all():
         for permission in permissions:
             GroupPagePermission.objects.get_or_create(group=group, page=catalog, permission=permission)

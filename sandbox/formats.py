@@ -134,7 +134,8 @@ _MD_STUB = ["YOUR ANSWER HERE"]
 def _stub_solutions(text: str, cell_type: str) -> str:
     stub = _CODE_STUB if cell_type == "code" else _MD_STUB
     released, ranges = _replace_regions(text, _NBG_BEGIN_SOL, _NBG_END_SOL, stub)
-    return released if ranges else ("\n".join(stub) if cell_type != "code" else released)
+    # Without markers the whole cell is the solution (as nbgrader's ClearSolutions does).
+    return released if ranges else "\n".join(stub)
 
 
 def _expand_autotests(code: str) -> tuple[str, bool]:
@@ -682,7 +683,8 @@ def _parse_otter_generated(nb: dict[str, Any]) -> Exercise:
             key = f"{kind}:{slots[kind]}"
             slots[kind] += 1
             role: CellRole = "answer" if kind == "code" else "manual"
-            cells.append(ExerciseCell(role, kind, text, text, key=key))
+            released = _otter_release(text) if kind == "code" else "_Type your answer here, replacing this text._"
+            cells.append(ExerciseCell(role, kind, text, released, key=key))
         elif "otter_answer_cell" in tags:
             continue
         elif kind == "code":
@@ -733,4 +735,13 @@ def submission_answers(exercise: Exercise, nb: dict[str, Any]) -> dict[str, str]
             if key in wanted and key not in found and wanted[key].cell_type == kind:
                 found[key] = source_of(cell)
                 break
+    if exercise.format == "otter" and not found:
+        # An instructor-style notebook (e.g. the source graded against itself to validate it).
+        try:
+            instructor_style = parse_otter(nb)
+        except ExerciseFormatError:
+            return found
+        for cell in instructor_style.cells:
+            if cell.key in wanted and cell.key not in found and cell.role in ("answer", "manual"):
+                found[cell.key] = cell.source
     return found

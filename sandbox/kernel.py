@@ -89,6 +89,7 @@ class SandboxedKernel:
         self._kc: BlockingKernelClient | None = None
         self._output_bytes = 0
         self._log: Path | None = None
+        self.cgroup: Path | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> SandboxedKernel:
@@ -108,6 +109,9 @@ class SandboxedKernel:
         )
         source = policy.bootstrap_source(self.settings.limits, body)
         argv = policy.bwrap_command(self.settings, self.runtime, self.workdir, source)
+        self.cgroup = policy.create_pids_cgroup(self.workdir.name, self.settings.limits.processes)
+        if self.cgroup is not None:
+            argv = policy.join_cgroup_command(self.cgroup, argv)
         km = KernelManager(
             transport="ipc", ip=str(self.workdir / "ipc"), connection_file=connection_file
         )
@@ -189,6 +193,7 @@ class SandboxedKernel:
                 pass
         if self.pid_namespace is not None:
             _wait_namespace_empty(self.pid_namespace)
+        policy.remove_cgroup(self.cgroup)
         if self.workdir is not None:
             policy.remove_workdir(self.workdir)
         if self._log is not None:

@@ -176,6 +176,48 @@ def bwrap_command(
     return cmd + (args or [])
 
 
+_PIDS_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
+
+def create_pids_cgroup(name: str, limit: int) -> Path | None:
+    """A per-sandbox pids cgroup capping processes *and threads* (RLIMIT_NPROC does not apply
+    to a user namespace whose owner is root). None where no writable pids controller exists."""
+    for root in _PIDS_ROOTS:
+        controllers = root / "cgroup.controllers"
+        if root.name != "pids" and not (controllers.exists() and "pids" in controllers.read_text()):
+            continue
+        path = root / "opencapacity-sandbox" / name
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            if root.name != "pids":
+                (path.parent / "cgroup.subtree_control").write_text("+pids")
+            (path / "pids.max").write_text(str(limit))
+        except OSError:
+            continue
+        return path
+    return None
+
+
+def join_cgroup_command(cgroup: Path, cmd: list[str]) -> list[str]:
+    """Make the process join ``cgroup`` before it execs bwrap, so no child escapes it."""
+    return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup), *cmd]
+
+
+def remove_cgroup(cgroup: Path | None) -> None:
+    if cgroup is None:
+        return
+    import time
+
+    for _ in range(100):
+        try:
+            cgroup.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
+
+
 def make_workdir(settings: SandboxSettings, prefix: str) -> Path:
     """A private per-kernel directory (connection file, ipc sockets) on the worker."""
     import tempfile

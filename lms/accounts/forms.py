@@ -7,8 +7,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django_countries.fields import LazyTypedChoiceField
 from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
 
 from lms.accounts import services
 from lms.accounts.models import AgeBand, Gender, Profile, TrainingCentre

@@ -12,8 +12,14 @@ from lms.accounts.models import STAFF_ROLES
 
 # Paths a staff member without two-factor may still reach: to set it up, or to leave.
 _ALLOWED_PREFIXES = ("/static/", "/media/", "/healthz")
-_ALLOWED_URL_NAMES = ("mfa_index", "mfa_activate_totp", "account_logout", "mfa_view_recovery_codes",
-                      "mfa_generate_recovery_codes", "mfa_download_recovery_codes")
+_ALLOWED_URL_NAMES = (
+    "mfa_index",
+    "mfa_activate_totp",
+    "account_logout",
+    "mfa_view_recovery_codes",
+    "mfa_generate_recovery_codes",
+    "mfa_download_recovery_codes",
+)
 
 
 class StaffTwoFactorMiddleware:

@@ -35,7 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="Use this password for every demo account (default: random).")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
-        centres = {country: services.training_centre_create(name=name, country=country, city=city) for name, country, city in CENTRES}
+        centres = {
+            country: services.training_centre_create(name=name, country=country, city=city)
+            for name, country, city in CENTRES
+        }
         User = get_user_model()
         self.stdout.write("Demo accounts (log in at http://127.0.0.1:8000/en/accounts/login/):")
         for email, role, country, analyst_countries in ACCOUNTS:

@@ -1,0 +1,289 @@
+"""Grade a learner's notebook against an instructor's exercise, run cells, or check visible tests.
+
+A submission runs in two sandboxes: the learner's cells in a fresh kernel, then the instructor's
+tests in a pristine judge process that reaches learner objects only as data (see _judge_main.py).
+Hidden tests never enter the learner's kernel; a breached limit ends the submission with a verdict.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from .errors import ExerciseFormatError, InvalidSubmission, SubmissionEnded
+from .exercise import Exercise, ExerciseCell, Test
+from .formats import load_notebook, submission_answers
+from .judge import SandboxedJudge, kernel_agent_source
+from .kernel import SandboxedKernel
+from .results import CellOutput, GradeResult, ManualItem, RunResult, TestResult
+from .settings import Limits, SandboxSettings
+
+if TYPE_CHECKING:
+    from .pool import KernelPool
+
+MAX_SUBMISSION_BYTES = 16 * 1024**2
+HIDDEN_FAILURE = "a hidden test failed"
+
+
+@dataclass
+class Session:
+    """One learner kernel and one judge, for exactly one submission."""
+
+    kernel: SandboxedKernel
+    judge: SandboxedJudge
+
+    def destroy(self) -> None:
+        try:
+            self.kernel.destroy()
+        finally:
+            self.judge.destroy()
+
+
+def start_session(settings: SandboxSettings) -> Session:
+    """Start a kernel and a judge side by side (they boot in parallel).
+
+    Both are spawned from the calling thread: bwrap's --die-with-parent follows the spawning
+    thread, so the caller's thread must outlive the session.
+    """
+    judge = SandboxedJudge(settings)
+    judge.launch()
+    try:
+        kernel = SandboxedKernel(settings)
+        kernel.start()
+    except BaseException:
+        judge.destroy()
+        raise
+    try:
+        judge.wait_ready()
+    except BaseException:
+        kernel.destroy()
+        raise
+    return Session(kernel=kernel, judge=judge)
+
+
+class Grader:
+    """The engine's entry point. ``pool`` gives warm sessions; without it each call boots one."""
+
+    def __init__(self, settings: SandboxSettings | None = None, pool: KernelPool | None = None) -> None:
+        self.settings = pool.settings.sandbox if pool is not None else (settings or SandboxSettings())
+        self.pool = pool
+        #: The last session used, kept (destroyed) so operators and tests can verify cleanup.
+        self.last_session: Session | None = None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        session = self.pool.acquire() if self.pool is not None else start_session(self.settings)
+        self.last_session = session
+        try:
+            yield session
+        finally:
+            session.destroy()
+
+    # -- public API ------------------------------------------------------------------------
+    def grade(self, exercise: Exercise, submission: str | bytes | dict[str, Any]) -> GradeResult:
+        return self._grade(exercise, submission, visible_only=False)
+
+    def check(self, exercise: Exercise, submission: str | bytes | dict[str, Any]) -> GradeResult:
+        """Visible tests only, as the learner sees them (the "Check" button)."""
+        return self._grade(exercise, submission, visible_only=True)
+
+    def run(self, cells: Sequence[str], *, setup: Sequence[str] = ()) -> RunResult:
+        """Execute cells without grading; outputs are capped and images come back as PNG."""
+        started = time.monotonic()
+        limits = self.settings.limits
+        deadline = started + limits.submission_seconds
+        result = RunResult(status="ok")
+        with self.session() as session:
+            try:
+                for code in setup:
+                    _execute_learner(session.kernel, code, limits, deadline)
+                for code in cells:
+                    result.cells.append(_execute_learner(session.kernel, code, limits, deadline).outputs)
+            except SubmissionEnded as ended:
+                result.status, result.detail = ended.verdict, ended.detail
+        result.duration_ms = int((time.monotonic() - started) * 1000)
+        return result
+
+    # -- grading ---------------------------------------------------------------------------
+    def _grade(
+        self, exercise: Exercise, submission: str | bytes | dict[str, Any], *, visible_only: bool
+    ) -> GradeResult:
+        started = time.monotonic()
+        tests = [_visible(t) for t in exercise.tests if not t.hidden] if visible_only else list(exercise.tests)
+        max_score = round(sum(t.points for t in tests) + sum(m.max_points for m in exercise.manual), 6)
+        try:
+            answers = _read_answers(exercise, submission)
+        except InvalidSubmission as exc:
+            return GradeResult("invalid submission", 0.0, max_score, detail=str(exc),
+                               tests=[_not_run(t, "invalid submission") for t in tests],
+                               manual=_manual(exercise, {}))
+        limits = _limits_for(exercise, self.settings.limits)
+        deadline = started + limits.submission_seconds
+        results: list[TestResult] = []
+        outputs: list[list[CellOutput]] = []
+        status, detail = "graded", ""
+        with self.session() as session:
+            try:
+                for code in _learner_program(exercise, answers):
+                    outputs.append(_execute_learner(session.kernel, code, limits, deadline).outputs)
+                _install_agent(session.kernel, limits, deadline)
+                _judge_setup(session, exercise, limits, deadline)
+                for test in tests:
+                    results.append(_run_test(session, test, limits, deadline))
+            except SubmissionEnded as ended:
+                status, detail = ended.verdict, ended.detail
+        done = {r.id for r in results}
+        results += [_not_run(t, status) for t in tests if t.id not in done]
+        _apply_all_or_nothing(exercise, results)
+        score = round(sum(r.points for r in results), 6)
+        return GradeResult(
+            status=status, score=score, max_score=max_score, tests=results,
+            manual=_manual(exercise, answers), detail=detail,
+            duration_ms=int((time.monotonic() - started) * 1000), outputs=outputs,
+        )
+
+
+def _read_answers(exercise: Exercise, submission: str | bytes | dict[str, Any]) -> dict[str, str]:
+    if isinstance(submission, dict):
+        text: str | bytes = json.dumps(submission)
+    else:
+        text = submission
+    if len(text) > MAX_SUBMISSION_BYTES:
+        raise InvalidSubmission(f"the notebook is larger than {MAX_SUBMISSION_BYTES} bytes")
+    try:
+        nb = load_notebook(text, "submission")
+    except ExerciseFormatError as exc:
+        raise InvalidSubmission(str(exc)) from None
+    return submission_answers(exercise, nb)
+
+
+def _learner_program(exercise: Exercise, answers: dict[str, str]) -> list[str]:
+    """The code the kernel runs: instructor context cells plus the learner's answers, in order."""
+    program: list[str] = []
+    for cell in exercise.cells:
+        if cell.cell_type != "code" or cell.role in ("text", "test"):
+            continue
+        program.append(_learner_text(cell, answers))
+    return [code for code in program if code.strip()]
+
+
+def _learner_text(cell: ExerciseCell, answers: dict[str, str]) -> str:
+    if cell.role in ("answer", "manual"):
+        return answers.get(cell.key, cell.released)
+    return cell.source
+
+
+def _limits_for(exercise: Exercise, limits: Limits) -> Limits:
+    """Exercises may tighten the time limits, never loosen them."""
+    cell = min(limits.cell_seconds, exercise.limits.get("cell_seconds", limits.cell_seconds))
+    total = min(limits.submission_seconds, exercise.limits.get("submission_seconds", limits.submission_seconds))
+    return replace(limits, cell_seconds=cell, submission_seconds=total)
+
+
+def _execute_learner(kernel: SandboxedKernel, code: str, limits: Limits, deadline: float) -> Any:
+    timeout = min(limits.cell_seconds, deadline - time.monotonic())
+    if timeout <= 0:
+        raise SubmissionEnded("time limit", "the submission ran longer than its limit")
+    run = kernel.execute(code, timeout=timeout)
+    breach = run.breach()
+    if breach is not None:
+        raise SubmissionEnded(breach, f"{run.error.ename}: {run.error.evalue}" if run.error else "")
+    return run
+
+
+def _install_agent(kernel: SandboxedKernel, limits: Limits, deadline: float) -> None:
+    timeout = min(limits.cell_seconds, deadline - time.monotonic())
+    if timeout <= 0:
+        raise SubmissionEnded("time limit", "the submission ran longer than its limit")
+    kernel.execute(kernel_agent_source(), timeout=timeout, silent=True, keep_outputs=False)
+
+
+def _judge_setup(session: Session, exercise: Exercise, limits: Limits, deadline: float) -> None:
+    session.judge.send({
+        "op": "setup",
+        "setup": exercise.judge_setup,
+        "answer_names": sorted(exercise.answer_names),
+        "reference": list(exercise.reference_code),
+    })
+    _converse(session, min(deadline, time.monotonic() + max(limits.cell_seconds, 30.0)), limits)
+
+
+def _run_test(session: Session, test: Test, limits: Limits, deadline: float) -> TestResult:
+    session.judge.send({
+        "op": "test", "kind": test.kind, "code": test.code,
+        "hidden_lines": [list(r) for r in test.hidden_lines],
+    })
+    reply = _converse(session, min(deadline, time.monotonic() + limits.cell_seconds), limits)
+    passed = reply.get("passed") is True
+    message = str(reply.get("message", ""))
+    if test.hidden or reply.get("hidden_failure"):
+        message = "" if passed else HIDDEN_FAILURE
+    elif passed:
+        message = test.success_message
+    elif test.failure_message:
+        message = f"{test.failure_message}\n{message}".strip()
+    return TestResult(
+        id=test.id, name=test.name, points=test.points if passed else 0.0,
+        max_points=test.points, passed=passed, hidden=test.hidden, message=message[:4000],
+    )
+
+
+def _converse(session: Session, deadline: float, limits: Limits) -> dict[str, Any]:
+    """Relay the judge's requests to the kernel until it answers the current command."""
+    while True:
+        message = session.judge.receive(deadline)
+        if message.get("op") != "rpc":
+            return message
+        session.judge.send(_kernel_rpc(session.kernel, message.get("req"), deadline))
+
+
+def _kernel_rpc(kernel: SandboxedKernel, request: Any, deadline: float) -> dict[str, Any]:
+    timeout = deadline - time.monotonic()
+    if timeout <= 0:
+        raise SubmissionEnded("time limit", "a test ran longer than its limit")
+    call = f"__oc_rpc__({json.dumps(request)!r})"
+    run = kernel.execute("", timeout=timeout, silent=True, user_expressions={"r": call}, keep_outputs=False)
+    unreadable = {"raise": {"type": "RuntimeError", "msg": "the learner's kernel gave no usable answer"}}
+    answer = run.user_expressions.get("r")
+    if not isinstance(answer, dict) or answer.get("status") != "ok":
+        return unreadable
+    text = answer.get("data", {}).get("text/plain") if isinstance(answer.get("data"), dict) else None
+    try:
+        decoded = ast.literal_eval(text) if isinstance(text, str) else None
+        reply = json.loads(decoded) if isinstance(decoded, str) else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return unreadable
+    if isinstance(reply, dict) and ("ok" in reply or "raise" in reply):
+        return reply
+    return unreadable
+
+
+def _visible(test: Test) -> Test:
+    return replace(test, code=test.visible_code, hidden_lines=())
+
+
+def _not_run(test: Test, status: str) -> TestResult:
+    return TestResult(test.id, test.name, 0.0, test.points, False, test.hidden, f"not run: {status}")
+
+
+def _apply_all_or_nothing(exercise: Exercise, results: list[TestResult]) -> None:
+    for question in exercise.questions:
+        if not question.all_or_nothing:
+            continue
+        ids = {t.id for t in exercise.tests if t.question == question.name}
+        members = [r for r in results if r.id in ids]
+        if any(not r.passed for r in members):
+            for result in members:
+                result.points = 0.0
+
+
+def _manual(exercise: Exercise, answers: dict[str, str]) -> list[ManualItem]:
+    return [
+        ManualItem(m.id, m.name, m.max_points, answers.get(m.answer_key, "")[:20000])
+        for m in exercise.manual
+    ]

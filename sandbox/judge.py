@@ -1,0 +1,188 @@
+"""Host side of the judge: a sandboxed, pristine Python process that runs instructor tests.
+
+The judge talks to the worker over its own pipes (JSON lines); it reaches the learner's kernel
+only through requests the worker relays, so the verdict channel is out of the learner's reach.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from . import policy
+from .errors import KernelStartError, SubmissionEnded
+from .settings import SandboxSettings
+
+_HERE = Path(__file__).resolve().parent
+MAX_LINE = 64 * 1024**2
+
+
+def judge_source(settings: SandboxSettings) -> str:
+    body = (
+        f"WIRE_SOURCE = {(_HERE / '_wire.py').read_text()!r}\n"
+        f"PRELOAD = {settings.preload!r}\n" + (_HERE / "_judge_main.py").read_text()
+    )
+    return policy.bootstrap_source(settings.limits, body)
+
+
+def kernel_agent_source(namespace_expr: str = "get_ipython().user_ns") -> str:
+    """Code executed in the learner's kernel after the learner phase to answer the judge."""
+    return (
+        (_HERE / "_kernel_agent.py").read_text()
+        + f"\n_oc_install({namespace_expr}, {(_HERE / '_wire.py').read_text()!r})\ndel _oc_install\n"
+    )
+
+
+class SandboxedJudge:
+    def __init__(self, settings: SandboxSettings | None = None) -> None:
+        self.settings = settings or SandboxSettings()
+        self.runtime = policy.check_available(self.settings)
+        self.workdir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+        self.cgroup: Path | None = None
+        self.pid_namespace: str | None = None
+
+    def __enter__(self) -> SandboxedJudge:
+        if self._process is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Spawn the sandbox. bwrap's --die-with-parent follows the spawning *thread*, so call
+        this from a thread that outlives the judge."""
+        self.workdir = policy.make_workdir(self.settings, "j-")
+        cmd = policy.bwrap_command(self.settings, self.runtime, self.workdir, judge_source(self.settings))
+        self.cgroup = policy.create_pids_cgroup(self.workdir.name, self.settings.limits.processes)
+        if self.cgroup is not None:
+            cmd = policy.join_cgroup_command(self.cgroup, cmd)
+        log = open(self.workdir.with_suffix(".log"), "wb")  # noqa: SIM115
+        try:
+            self._process = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                start_new_session=True, env={"PATH": "/usr/bin:/bin"},
+            )
+        finally:
+            log.close()
+
+    def wait_ready(self) -> None:
+        try:
+            ready = self.receive(time.monotonic() + self.settings.startup_seconds)
+        except SubmissionEnded as exc:
+            self.destroy()
+            raise KernelStartError.from_output("judge", str(exc)) from exc
+        if ready.get("op") != "ready":
+            self.destroy()
+            raise KernelStartError.from_output("judge", repr(ready))
+        self.pid_namespace = _child_namespace(self._process.pid if self._process else None)
+
+    def send(self, message: dict[str, Any]) -> None:
+        process = self._process
+        if process is None or process.stdin is None:
+            raise SubmissionEnded("crashed", "the judge is not running")
+        try:
+            process.stdin.write(json.dumps(message).encode() + b"\n")
+            process.stdin.flush()
+        except OSError as exc:
+            raise SubmissionEnded("crashed", "the judge went away: " + self._log_tail()) from exc
+
+    def receive(self, deadline: float) -> dict[str, Any]:
+        process = self._process
+        if process is None or process.stdout is None:
+            raise SubmissionEnded("crashed", "the judge is not running")
+        fd = process.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SubmissionEnded("time limit", "a test ran longer than its limit")
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise SubmissionEnded("crashed", "the judge exited: " + self._log_tail())
+            self._buffer += chunk
+            if len(self._buffer) > MAX_LINE:
+                raise SubmissionEnded("output limit", "the judge received too much data")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def _log_tail(self) -> str:
+        if self.workdir is None:
+            return ""
+        try:
+            return self.workdir.with_suffix(".log").read_text(errors="replace")[-1500:]
+        except OSError:
+            return ""
+
+    def destroy(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            process.kill()
+            process.wait()
+            _wait_cgroup_empty(self.cgroup)
+            if self.pid_namespace is not None:
+                from .kernel import _wait_namespace_empty
+
+                _wait_namespace_empty(self.pid_namespace)
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+        policy.remove_cgroup(self.cgroup)
+        if self.workdir is not None:
+            policy.remove_workdir(self.workdir)
+            self.workdir.with_suffix(".log").unlink(missing_ok=True)
+            self.workdir = None
+
+
+def _wait_cgroup_empty(cgroup: Path | None, seconds: float = 5.0) -> None:
+    if cgroup is None:
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if not (cgroup / "cgroup.procs").read_text().split():
+                return
+        except OSError:
+            return
+        time.sleep(0.02)
+
+
+def _child_namespace(pid: int | None) -> str | None:
+    from .kernel import _children, _namespace_members  # noqa: F401 - shared /proc helpers
+
+    if pid is None:
+        return None
+    own = os.readlink("/proc/self/ns/pid")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            namespace = os.readlink(f"/proc/{current}/ns/pid")
+        except OSError:
+            continue
+        if namespace != own:
+            return namespace
+        pending += _children(current)
+    return None

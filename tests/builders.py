@@ -1,0 +1,68 @@
+"""Builders for course content: write content/ files for a course of any shape and load them.
+
+Going through the real loader keeps tests honest about the file format and the page tree.
+"""
+
+from pathlib import Path
+
+import yaml
+
+from courses.content_loader import LoadReport, load_content
+
+ALL_LANGUAGES = ("en", "ar", "es", "fr", "ru", "zh-hans")
+
+
+def write_course(
+    content_dir: Path,
+    *,
+    slug: str = "test-course",
+    modules: int = 2,
+    lessons_per_module: int = 2,
+    languages: tuple[str, ...] = ALL_LANGUAGES,
+    lesson_languages: tuple[str, ...] | None = None,
+    topic: str = "ai-foundations",
+    completion_percent: int = 100,
+) -> Path:
+    """Write one course's files; lessons exist in `lesson_languages` (default: the course's languages)."""
+    lesson_languages = languages if lesson_languages is None else lesson_languages
+    course_dir = content_dir / "courses" / slug
+    course_dir.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "slug": slug,
+        "source_language": "en",
+        "topic": topic,
+        "level": "beginner",
+        "duration_hours": 1,
+        "completion": {"lessons_viewed_percent": completion_percent},
+        "translations": {
+            code: {"title": f"{slug} title [{code}]", "summary": f"Summary [{code}]", "objectives": [f"Goal [{code}]"]}
+            for code in languages
+        },
+        "modules": [],
+    }
+    for m in range(1, modules + 1):
+        module_slug = f"module-{m}"
+        lesson_slugs = [f"lesson-{m}-{n}" for n in range(1, lessons_per_module + 1)]
+        spec["modules"].append(
+            {
+                "slug": module_slug,
+                "translations": {code: {"title": f"Module {m} [{code}]"} for code in languages},
+                "lessons": lesson_slugs,
+            }
+        )
+        for lesson_slug in lesson_slugs:
+            lesson_dir = course_dir / module_slug / lesson_slug
+            lesson_dir.mkdir(parents=True, exist_ok=True)
+            for code in lesson_languages:
+                (lesson_dir / f"{code}.md").write_text(
+                    f'---\ntitle: "{lesson_slug} [{code}]"\nminutes: 5\n---\n'
+                    f"Text of {lesson_slug} in {code}.\n\n```python\nprint('hello')\n```\n\n$$\nx^2\n$$\n",
+                    encoding="utf-8",
+                )
+    (course_dir / "course.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return course_dir
+
+
+def make_course(content_dir: Path, **overrides) -> LoadReport:
+    write_course(content_dir, **overrides)
+    return load_content(content_dir)

@@ -1,0 +1,117 @@
+"""Sign-up with e-mail verification, the profile and its consent rule, roles and two-factor for staff."""
+
+import re
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.contrib.auth.models import User
+from django.core import mail
+
+from lms.accounts import services
+from lms.accounts.models import Profile, Role
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "a-long-Passphrase-42"
+
+
+def signup(client, email="amina@example.org", language="ar"):
+    centre = services.training_centre_create(name="Kigali AI Centre", country="RW", city="Kigali")
+    return client.post(
+        f"/{language}/accounts/signup/",
+        {
+            "email": email,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "country": "RW",
+            "preferred_language": language,
+            "centre": centre.pk,
+        },
+    )
+
+
+def test_signup_verifies_email_then_logs_in(client):
+    response = signup(client)
+    assert response.status_code == 302
+    user = User.objects.get(email="amina@example.org")
+    assert user.profile.country.code == "RW" and user.profile.preferred_language == "ar"
+    assert user.profile.centre.city == "Kigali" and user.profile.role == Role.LEARNER
+    assert not user.profile.consents_to_statistics  # never assumed
+    # Unverified: logging in is refused until the e-mail link is used.
+    assert client.get("/ar/learning/").status_code == 302
+    link = re.search(r"https?://[^\s]+/accounts/confirm-email/[^\s]+/", mail.outbox[-1].body).group(0)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    client.post("/" + path)
+    assert client.get("/ar/learning/").status_code == 200
+
+
+def test_signup_with_bad_input_is_refused_and_creates_nothing(client):
+    response = client.post(
+        "/en/accounts/signup/", {"email": "not-an-email", "password1": "x", "password2": "y", "country": "ZZ"}
+    )
+    assert response.status_code == 200  # the form comes back with its errors
+    assert not User.objects.exists()
+
+
+def test_oversized_form_input_is_a_4xx(client):
+    response = client.post("/en/accounts/login/", {"login": "a" * (3 * 1024 * 1024), "password": "x"})
+    assert 400 <= response.status_code < 500
+
+
+def make_user(django_user_model, email="learner@example.org", role=Role.LEARNER):
+    user = django_user_model.objects.create_user(email.split("@")[0], email, PASSWORD)
+    services.profile_create(user=user, country="SN")
+    services.role_assign(user=user, role=role, analyst_countries=["SN"] if role == Role.MINISTRY_ANALYST else [])
+    return user
+
+
+def test_demographics_are_kept_only_with_consent(client, django_user_model):
+    user = make_user(django_user_model)
+    client.force_login(user)
+    base = {"display_name": "Awa", "country": "SN", "preferred_language": "fr", "centre": ""}
+    refused = client.post("/fr/accounts/profile/", {**base, "gender": "female", "age_band": "25-34"})
+    assert refused.status_code == 400
+    client.post(
+        "/fr/accounts/profile/", {**base, "consents_to_statistics": "on", "gender": "female", "age_band": "25-34"}
+    )
+    profile = Profile.objects.get(user=user)
+    assert (profile.gender, profile.age_band) == ("female", "25-34")
+    services.profile_update(
+        profile=profile,
+        display_name="Awa",
+        country="SN",
+        preferred_language="fr",
+        centre=None,
+        consents_to_statistics=False,
+        gender="female",
+        age_band="25-34",
+    )
+    profile.refresh_from_db()
+    assert (profile.gender, profile.age_band, profile.consents_to_statistics) == ("", "", False)
+
+
+@pytest.mark.parametrize("role", [Role.INSTRUCTOR, Role.MINISTRY_ANALYST, Role.NETWORK_ADMIN])
+def test_staff_roles_must_set_up_two_factor(client, django_user_model, role):
+    user = make_user(django_user_model, role=role)
+    client.force_login(user)
+    response = client.get("/en/learning/")
+    assert response.status_code == 302 and "/accounts/2fa/totp/activate" in response["Location"]
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    assert client.get("/en/learning/").status_code == 200
+
+
+def test_learners_are_not_asked_for_two_factor(client, django_user_model):
+    client.force_login(make_user(django_user_model))
+    assert client.get("/en/learning/").status_code == 200
+
+
+def test_roles_carry_their_permissions(django_user_model):
+    instructor = make_user(django_user_model, "teacher@example.org", Role.INSTRUCTOR)
+    analyst = make_user(django_user_model, "analyst@example.org", Role.MINISTRY_ANALYST)
+    admin = make_user(django_user_model, "admin@example.org", Role.NETWORK_ADMIN)
+    assert instructor.has_perm("wagtailadmin.access_admin") and not instructor.is_superuser
+    assert [c.code for c in Profile.objects.get(user=analyst).analyst_countries] == ["SN"]
+    assert not analyst.has_perm("wagtailadmin.access_admin")
+    assert admin.is_superuser
+    services.role_assign(user=instructor, role=Role.LEARNER)
+    instructor = django_user_model.objects.get(pk=instructor.pk)
+    assert not instructor.has_perm("wagtailadmin.access_admin")

@@ -1,0 +1,74 @@
+"""Fixtures for the engine's tests: real kernels in the real sandbox, no Django."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.grader import Grader, Session
+from sandbox.kernel import _namespace_members
+from sandbox.pool import KernelPool
+from sandbox.settings import Limits, PoolSettings, SandboxSettings
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+NOTEBOOKS = HERE / "notebooks"
+
+
+def fixtures_root() -> Path:
+    return Path(os.environ.get("OPENCAPACITY_FIXTURES", str(REPO.parent / "shared" / "fixtures")))
+
+
+@pytest.fixture(scope="session")
+def fixture_notebooks() -> Path:
+    path = fixtures_root() / "notebooks"
+    if not path.is_dir():
+        pytest.skip(f"third-party notebooks not found at {path} (set OPENCAPACITY_FIXTURES)")
+    return path
+
+
+#: Tight limits so abuse cases end quickly; numpy only preloaded to keep kernels cheap in tests.
+TEST_LIMITS = Limits(
+    cell_seconds=4.0,
+    submission_seconds=20.0,
+    cpu_seconds=20,
+    memory_bytes=1024**3,
+    processes=48,
+    file_size_bytes=8 * 1024**2,
+    tmp_bytes=16 * 1024**2,
+    output_bytes_max=2 * 1024**2,
+)
+
+
+@pytest.fixture(scope="session")
+def sandbox_settings() -> SandboxSettings:
+    return SandboxSettings(limits=TEST_LIMITS, preload=("numpy",))
+
+
+@pytest.fixture(scope="session")
+def pool(sandbox_settings: SandboxSettings) -> Iterator[KernelPool]:
+    with KernelPool(PoolSettings(size=2, sandbox=sandbox_settings)) as warm:
+        yield warm
+
+
+@pytest.fixture(scope="session")
+def grader(pool: KernelPool) -> Grader:
+    return Grader(pool=pool)
+
+
+def read(name: str) -> bytes:
+    return (NOTEBOOKS / name).read_bytes()
+
+
+def assert_nothing_left(session: Session | None) -> None:
+    """Every process of the session's kernel and judge is gone, and so are their cgroups."""
+    assert session is not None
+    for namespace in (session.kernel.pid_namespace, session.judge.pid_namespace):
+        assert namespace is not None
+        assert _namespace_members(namespace) == [], f"processes left in {namespace}"
+    assert session.kernel.workdir is not None and not session.kernel.workdir.exists()
+    for cgroup in (session.kernel.cgroup, session.judge.cgroup):
+        assert cgroup is None or not cgroup.exists()

@@ -1,0 +1,103 @@
+"""sandbox/formats.py: every third-party notebook imports, or is refused with a clear reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.errors import ExerciseFormatError
+from sandbox.formats import detect_format, load_notebook, parse_exercise
+
+from .conftest import read
+
+IMPORTS = {
+    # path: (format, number of tests, max score, manual ids)
+    "nbgrader/test.ipynb": ("nbgrader", 4, 6.0, {"sum_of_squares_equation", "sum_of_squares_application"}),
+    "nbgrader/test-hidden-tests.ipynb": ("nbgrader", 4, 3.0, set()),
+    "nbgrader/autotest-hidden.ipynb": ("nbgrader", 1, 1.0, set()),
+    "nbgrader/timeout.ipynb": ("nbgrader", 1, 1.0, set()),
+    "nbgrader/submitted-unchanged.ipynb": ("nbgrader", 2, 7.0, {"baz", "quux"}),
+    "otter/example.ipynb": ("otter", 13, 145.5, {"q2", "q4", "question6", "q7"}),
+    "otter/exception-example.ipynb": ("otter", 6, 11.0, {"q2", "q4", "question6", "q7"}),
+    "otter/example-correct/autograder/example.ipynb": ("otter", 13, 45.5, {"manual-1", "manual-2", "manual-3"}),
+}
+
+REFUSED = {
+    "nbgrader/test-v0-invalid.ipynb": "schema_version",
+    "nbgrader/too-new.ipynb": "newer than the supported",
+    "nbgrader/duplicate-grade-ids.ipynb": "duplicate nbgrader grade_id",
+    "nbgrader/blank-points.ipynb": "needs points",
+    "nbgrader/infinite-loop.ipynb": "cannot tell the notebook's format",
+    "otter/network/network.ipynb": "cannot tell the notebook's format",
+}
+
+
+@pytest.mark.parametrize("name", sorted(IMPORTS))
+def test_fixture_imports(fixture_notebooks: Path, name: str) -> None:
+    fmt, count, max_score, manual = IMPORTS[name]
+    exercise = parse_exercise((fixture_notebooks / name).read_bytes())
+    assert exercise.format == fmt
+    assert len(exercise.tests) == count
+    assert exercise.max_score == max_score
+    assert {m.id for m in exercise.manual} == manual
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_invalid_fixture_refused_with_reason(fixture_notebooks: Path, name: str) -> None:
+    with pytest.raises(ExerciseFormatError, match=REFUSED[name]):
+        parse_exercise((fixture_notebooks / name).read_bytes())
+
+
+def test_every_fixture_notebook_is_handled(fixture_notebooks: Path) -> None:
+    for path in sorted(fixture_notebooks.rglob("*.ipynb")):
+        try:
+            parse_exercise(path.read_bytes())
+        except ExerciseFormatError as exc:
+            assert str(exc), path
+
+
+def test_nbgrader_hidden_region_lines(fixture_notebooks: Path) -> None:
+    exercise = parse_exercise((fixture_notebooks / "nbgrader/test-hidden-tests.ipynb").read_bytes())
+    test = next(t for t in exercise.tests if t.id == "correct_squares")
+    assert not test.hidden and test.hidden_lines
+    assert "squares(11)" in test.code and "squares(11)" not in test.visible_code
+    assert "squares(2)" in test.visible_code
+
+
+def test_nbgrader_autotest_becomes_reference_check(fixture_notebooks: Path) -> None:
+    exercise = parse_exercise((fixture_notebooks / "nbgrader/autotest-hidden.ipynb").read_bytes())
+    assert "__autotest__('a')" in exercise.tests[0].code
+    assert exercise.reference_code, "autotests need the instructor's solution in the judge"
+
+
+def test_otter_points_follow_question_rules(fixture_notebooks: Path) -> None:
+    exercise = parse_exercise((fixture_notebooks / "otter/example.ipynb").read_bytes())
+    points = {t.id: t.points for t in exercise.tests}
+    assert points["q1a-1"] == 2 and points["q1a-5"] == 0  # unspecified beside specified: 0
+    assert [t.points for t in exercise.tests if t.question == "q8"] == [10, 2]  # list form
+    assert [t.points for t in exercise.tests if t.question == "q9"] == [0.5, 0.5]  # split evenly
+    assert {t.id for t in exercise.tests if t.hidden} >= {"q1a-4", "q1a-5", "q8a-2"}
+
+
+def test_native_exercise() -> None:
+    exercise = parse_exercise(read("mean-square-exercise.ipynb"))
+    assert exercise.format == "native"
+    assert [t.id for t in exercise.tests] == ["visible", "hidden-int", "hidden-float", "hidden-numpy"]
+    assert [t.hidden for t in exercise.tests] == [False, True, True, True]
+    assert exercise.max_score == 7
+    assert "mean_square" in exercise.answer_names
+    assert exercise.hints == ("Hint: `sum` and `len` are enough.",)
+    assert "import math" in exercise.judge_setup
+
+
+def test_detect_format_requires_markers() -> None:
+    nb = load_notebook(b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    with pytest.raises(ExerciseFormatError):
+        detect_format(nb)
+
+
+@pytest.mark.parametrize("text", [b"not json", b"{}", b'{"cells": [], "nbformat": 3}'])
+def test_malformed_notebooks_refused(text: bytes) -> None:
+    with pytest.raises(ExerciseFormatError):
+        parse_exercise(text)
