@@ -44,7 +44,7 @@ class ContentSourceMixin(models.Model):
         abstract = True
 
     def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        return page_cache.serve_cached(request, lambda: super(ContentSourceMixin, self).serve(request, *args, **kwargs))
+        return page_cache.mark_cacheable(request, super().serve(request, *args, **kwargs))
 
 
 class CatalogPage(ContentSourceMixin, Page):

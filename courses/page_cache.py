@@ -1,7 +1,8 @@
 """Rendered pages for anonymous visitors, kept in the cache until any page is published.
 
-Most readers of a lesson are anonymous or reading the same words as everyone else; serving them a
-stored rendering keeps lesson pages almost as cheap as a trivial view (bench/pages.py). Any publish,
+Most readers of a lesson are anonymous or reading the same words as everyone else. The middleware
+answers them from the cache before URL routing, so a lesson costs about what a trivial view costs
+(bench/pages.py). Pages opt in (ContentSourceMixin.serve marks their responses); any publish,
 unpublish, move or delete bumps one generation number, which retires every stored page at once.
 """
 
@@ -11,10 +12,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language
 
 GENERATION_KEY = "page-cache:generation"
+# Headers a stored page is served with again; everything else is per-request.
+KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary", "X-Frame-Options", "Referrer-Policy",
+                "X-Content-Type-Options", "Cross-Origin-Opener-Policy", "Content-Security-Policy")
 
 
 def _generation() -> int:
@@ -48,28 +50,38 @@ def _invalidate_on_page_delete(sender: type, **kwargs: Any) -> None:
         invalidate()
 
 
-def _cacheable(request: HttpRequest) -> bool:
+def is_anonymous_request(request: HttpRequest) -> bool:
+    """A GET from a visitor with no session and no pending message: nothing personal on the page."""
     if request.method != "GET" or settings.ANONYMOUS_PAGE_CACHE_SECONDS <= 0:
         return False
-    if request.user.is_authenticated:
-        return False
-    # A visitor with a session or pending messages may see something personal (a flash message).
     return settings.SESSION_COOKIE_NAME not in request.COOKIES and "messages" not in request.COOKIES
 
 
-def serve_cached(request: HttpRequest, render: Callable[[], HttpResponse]) -> HttpResponse:
-    if not _cacheable(request):
-        return render()
-    key = f"page-cache:{_generation()}:{get_language()}:{request.get_full_path()}"
-    stored = cache.get(key)
-    if stored is not None:
-        content, content_type = stored
-        response = HttpResponse(content, content_type=content_type)
-    else:
-        response = render()
-        if hasattr(response, "render"):
-            response.render()
-        if response.status_code == 200 and not response.cookies:
-            cache.set(key, (response.content, response["Content-Type"]), settings.ANONYMOUS_PAGE_CACHE_SECONDS)
-    patch_vary_headers(response, ["Cookie", "Accept-Language"])
+def mark_cacheable(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    if is_anonymous_request(request) and not getattr(request.user, "is_authenticated", False):
+        response.anonymous_cacheable = True  # type: ignore[attr-defined]
     return response
+
+
+class AnonymousPageCacheMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_anonymous_request(request):
+            return self.get_response(request)
+        key = f"page-cache:{_generation()}:{request.get_full_path()}"
+        stored = cache.get(key)
+        if stored is not None:
+            content, headers = stored
+            response = HttpResponse(content)
+            for name, value in headers.items():
+                response[name] = value
+            return response
+        response = self.get_response(request)
+        if getattr(response, "anonymous_cacheable", False) and response.status_code == 200 and not response.cookies:
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            headers = {name: response[name] for name in KEPT_HEADERS if name in response}
+            cache.set(key, (response.content, headers), settings.ANONYMOUS_PAGE_CACHE_SECONDS)
+        return response

@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (source text executed inside the sandboxes, never imported by the worker; kept dependency-free)
 """The judge: a pristine Python process in its own sandbox that runs the instructor's tests.
 
 It never executes learner code. Learner objects stay in the learner's kernel; the judge sees
@@ -78,10 +80,14 @@ class RemoteObject:
         object.__setattr__(self, "_oc_type", type_name)
 
     def __call__(self, *args, **kwargs):
-        return _ask({
-            "op": "call", "ref": self._oc_ref, "args": [_encode(a) for a in args],
-            "kwargs": {str(k): _encode(v) for k, v in kwargs.items()},
-        })
+        return _ask(
+            {
+                "op": "call",
+                "ref": self._oc_ref,
+                "args": [_encode(a) for a in args],
+                "kwargs": {str(k): _encode(v) for k, v in kwargs.items()},
+            }
+        )
 
     def __getattr__(self, name):
         if name.startswith("__") or name.startswith("_oc_"):
@@ -197,8 +203,10 @@ def _same(actual, expected):
     if module.startswith("numpy") and hasattr(actual, "shape"):
         import numpy as np
 
-        return actual.shape == expected.shape and actual.dtype == expected.dtype and bool(
-            np.array_equal(actual, expected, equal_nan=actual.dtype.kind in "fc")
+        return (
+            actual.shape == expected.shape
+            and actual.dtype == expected.dtype
+            and bool(np.array_equal(actual, expected, equal_nan=actual.dtype.kind in "fc"))
         )
     if module.startswith("pandas"):
         return bool(actual.equals(expected))
@@ -332,7 +340,9 @@ class Judge:
                 sys.displayhook = saved
             if raised is not None:
                 got = f"{type(raised).__name__}: {raised}\n"
-                if example.exc_msg is not None and checker.check_output(example.exc_msg, got[len(type(raised).__name__) + 2:], 0):
+                if example.exc_msg is not None and checker.check_output(
+                    example.exc_msg, got[len(type(raised).__name__) + 2 :], 0
+                ):
                     continue
                 return {"passed": False, "message": f"{example.source.strip()} raised {got.strip()}"}
             if example.exc_msg is not None or not checker.check_output(example.want, out.getvalue(), 0):

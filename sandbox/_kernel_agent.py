@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (source text executed inside the sandboxes, never imported by the worker; kept dependency-free)
 """Installed in the learner's kernel only after all learner cells ran: answers the judge's
 requests about learner objects. It runs in an untrusted process, so nothing it returns is
 believed beyond being data: the judge decodes it strictly (see _wire.py).

@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (source text executed inside the sandboxes, never imported by the worker; kept dependency-free)
 """Data codec between the learner's kernel and the judge (runs inside both sandboxes).
 
 Only plain data crosses: numbers, strings, bytes, containers, numpy arrays of non-object dtype,
@@ -87,7 +89,11 @@ def encode(value, keep_ref, depth=0):
                 "index": encode(value.index, keep_ref, depth + 1),
             }
         if kind is pd.RangeIndex:
-            return {"t": "range", "v": [value.start, value.stop, value.step], "name": encode(value.name, keep_ref, depth + 1)}
+            return {
+                "t": "range",
+                "v": [value.start, value.stop, value.step],
+                "name": encode(value.name, keep_ref, depth + 1),
+            }
         if kind is pd.Index:
             return {
                 "t": "index",
@@ -146,8 +152,9 @@ def decode(obj, make_ref, depth=0):
 
     if tag == "series":
         values = decode(v, make_ref, depth + 1)
-        return pd.Series(values, index=decode(obj["index"], make_ref, depth + 1),
-                         name=decode(obj["name"], make_ref, depth + 1)).astype(str(obj["dtype"]))
+        return pd.Series(
+            values, index=decode(obj["index"], make_ref, depth + 1), name=decode(obj["name"], make_ref, depth + 1)
+        ).astype(str(obj["dtype"]))
     if tag == "frame":
         columns = [decode(c, make_ref, depth + 1) for c in obj["columns"]]
         data = [decode(c, make_ref, depth + 1) for c in obj["data"]]
@@ -159,6 +166,7 @@ def decode(obj, make_ref, depth=0):
     if tag == "range":
         return pd.RangeIndex(int(v[0]), int(v[1]), int(v[2]), name=decode(obj["name"], make_ref, depth + 1))
     if tag == "index":
-        return pd.Index(decode(v, make_ref, depth + 1), dtype=str(obj["dtype"]),
-                        name=decode(obj["name"], make_ref, depth + 1))
+        return pd.Index(
+            decode(v, make_ref, depth + 1), dtype=str(obj["dtype"]), name=decode(obj["name"], make_ref, depth + 1)
+        )
     raise WireError("unknown tag")

@@ -62,9 +62,7 @@ def tags_of(cell: dict[str, Any]) -> set[str]:
 
 def _python_only(code: str) -> str:
     """Drop IPython magics and shell escapes so ``ast`` can read the rest."""
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines()
-    )
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines())
 
 
 def bound_names(code: str) -> set[str]:
@@ -90,9 +88,7 @@ def import_statements(code: str) -> list[str]:
         tree = ast.parse(_python_only(code))
     except SyntaxError:
         return []
-    return [
-        ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-    ]
+    return [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
 
 
 def _replace_regions(
@@ -263,9 +259,7 @@ def detect_format(nb: dict[str, Any]) -> str:
     for cell in nb["cells"]:
         if NATIVE_KEY in metadata_of(cell) or tags_of(cell) & {"test", "hidden-test", "answer"}:
             return "native"
-    raise ExerciseFormatError(
-        "cannot tell the notebook's format: no OpenCapacity, nbgrader or Otter markers"
-    )
+    raise ExerciseFormatError("cannot tell the notebook's format: no OpenCapacity, nbgrader or Otter markers")
 
 
 def parse_exercise(text: str | bytes, fmt: str = "auto") -> Exercise:
@@ -347,7 +341,12 @@ def parse_native(nb: dict[str, Any]) -> Exercise:
             role: CellRole = "context" if kind == "code" else "text"
             cells.append(ExerciseCell(role, kind, text, text))
     return _finish(
-        "native", cells, tests, manual, title=str(meta.get("title", "")), hints=hints,
+        "native",
+        cells,
+        tests,
+        manual,
+        title=str(meta.get("title", "")),
+        hints=hints,
         limits={str(k): float(v) for k, v in limits.items()},
     )
 
@@ -378,8 +377,7 @@ def parse_nbgrader(nb: dict[str, Any]) -> Exercise:
         if not isinstance(schema, int) or schema > NBGRADER_SCHEMA:
             raise ExerciseFormatError.from_cell(
                 index,
-                f"nbgrader metadata schema {schema} is newer than the supported "
-                f"{NBGRADER_SCHEMA}",
+                f"nbgrader metadata schema {schema} is newer than the supported {NBGRADER_SCHEMA}",
             )
         grade, solution = bool(md.get("grade")), bool(md.get("solution"))
         locked, task = bool(md.get("locked")), bool(md.get("task"))
@@ -398,9 +396,7 @@ def parse_nbgrader(nb: dict[str, Any]) -> Exercise:
             points = _points(md.get("points"), where)
             manual.append(ManualQuestion(grade_id, grade_id, points, grade_id if solution else ""))
             released = _stub_solutions(text, kind) if solution else text
-            cells.append(
-                ExerciseCell("manual", kind, text, released, key=grade_id if solution else "")
-            )
+            cells.append(ExerciseCell("manual", kind, text, released, key=grade_id if solution else ""))
         elif solution:
             cells.append(ExerciseCell("answer", kind, text, _stub_solutions(text, kind), key=grade_id))
         elif grade:
@@ -408,12 +404,8 @@ def parse_nbgrader(nb: dict[str, Any]) -> Exercise:
             code, ranges = _hidden_region_test(text)
             code, _ = _expand_autotests(code)
             fully_hidden = bool(ranges) and not _released_test(text).strip()
-            tests.append(
-                Test(grade_id, grade_id, points, fully_hidden, code, hidden_lines=ranges)
-            )
-            cells.append(
-                ExerciseCell("test", kind, text, _released_test(text), test_ids=(grade_id,))
-            )
+            tests.append(Test(grade_id, grade_id, points, fully_hidden, code, hidden_lines=ranges))
+            cells.append(ExerciseCell("test", kind, text, _released_test(text), test_ids=(grade_id,)))
         else:
             role = "setup" if kind == "code" else "text"
             cells.append(ExerciseCell(role, kind, text, text, key=""))
@@ -422,8 +414,15 @@ def parse_nbgrader(nb: dict[str, Any]) -> Exercise:
 
 # -- otter --------------------------------------------------------------------------------------
 _OTTER_DIRECTIVES = (
-    "ASSIGNMENT CONFIG", "BEGIN QUESTION", "END QUESTION", "BEGIN SOLUTION", "END SOLUTION",
-    "BEGIN TESTS", "END TESTS", "BEGIN PROMPT", "END PROMPT",
+    "ASSIGNMENT CONFIG",
+    "BEGIN QUESTION",
+    "END QUESTION",
+    "BEGIN SOLUTION",
+    "END SOLUTION",
+    "BEGIN TESTS",
+    "END TESTS",
+    "BEGIN PROMPT",
+    "END PROMPT",
 )
 _FENCE = re.compile(r"^\s*```otter\s*\n(.*?)\n\s*```\s*$", re.S)
 _TEST_CONFIG = re.compile(r'^\s*"""\s*#\s*BEGIN TEST CONFIG\s*\n(.*?)\n\s*"""\s*#\s*END TEST CONFIG\s*\n?', re.S)
@@ -519,9 +518,7 @@ def _otter_source(code: str) -> str:
 
 def _is_otter_infrastructure(code: str) -> bool:
     lines = [ln.strip() for ln in code.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return bool(lines) and all(
-        ln.startswith(("import otter", "grader = otter.", "grader.")) for ln in lines
-    )
+    return bool(lines) and all(ln.startswith(("import otter", "grader = otter.", "grader.")) for ln in lines)
 
 
 def _split_points(question: str, total: Any, declared: list[float | None]) -> list[float]:
@@ -612,20 +609,20 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
             if question is None or kind != "code":
                 raise ExerciseFormatError.from_cell(index, "tests must be code cells in a question")
             config_match = _TEST_CONFIG.match(text)
-            config: dict[str, Any] = {}
+            test_config: dict[str, Any] = {}
             body = text
             if config_match:
                 loaded = yaml.safe_load(config_match.group(1)) or {}
-                config = loaded if isinstance(loaded, dict) else {}
-                body = text[config_match.end():]
-            hidden = bool(config.get("hidden", False))
+                test_config = loaded if isinstance(loaded, dict) else {}
+                body = text[config_match.end() :]
+            hidden = bool(test_config.get("hidden", False))
             if body.lstrip().upper().startswith("# HIDDEN"):
                 hidden = True
             qname = str(question["name"])
             number = len(pending) + 1
-            test_id = str(config.get("name") or f"{qname}-{number}")
+            test_id = str(test_config.get("name") or f"{qname}-{number}")
             kind_of: TestKind = "assert" if re.search(r"^def test_", body, re.M) else "output"
-            points = config.get("points")
+            points = test_config.get("points")
             pending.append(
                 (
                     {
@@ -635,8 +632,8 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
                         "code": body.strip("\n"),
                         "kind": kind_of,
                         "question": qname,
-                        "success_message": str(config.get("success_message", "")),
-                        "failure_message": str(config.get("failure_message", "")),
+                        "success_message": str(test_config.get("success_message", "")),
+                        "failure_message": str(test_config.get("failure_message", "")),
                     },
                     None if points is None else _points(points, f"test {test_id}"),
                 )
@@ -700,8 +697,13 @@ def _parse_otter_generated(nb: dict[str, Any]) -> Exercise:
             test_id = f"{qname}-{number}"
             tests.append(
                 Test(
-                    id=test_id, name=test_id, points=round(share, 6), hidden=bool(case.get("hidden")),
-                    code=str(case.get("code", "")), kind="doctest", question=qname,
+                    id=test_id,
+                    name=test_id,
+                    points=round(share, 6),
+                    hidden=bool(case.get("hidden")),
+                    code=str(case.get("code", "")),
+                    kind="doctest",
+                    question=qname,
                     success_message=str(case.get("success_message", "")),
                     failure_message=str(case.get("failure_message", "")),
                 )

@@ -12,7 +12,8 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+import threading
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ExerciseFormatError, InvalidSubmission, SubmissionEnded
@@ -36,12 +37,15 @@ class Session:
 
     kernel: SandboxedKernel
     judge: SandboxedJudge
+    #: Set once every process, cgroup and directory of the session is gone.
+    destroyed: threading.Event = field(default_factory=threading.Event)
 
     def destroy(self) -> None:
         try:
             self.kernel.destroy()
         finally:
             self.judge.destroy()
+            self.destroyed.set()
 
 
 def start_session(settings: SandboxSettings) -> Session:
@@ -82,7 +86,10 @@ class Grader:
         try:
             yield session
         finally:
-            session.destroy()
+            if self.pool is not None:
+                self.pool.retire(session)  # killed now, reaped in the background
+            else:
+                session.destroy()
 
     # -- public API ------------------------------------------------------------------------
     def grade(self, exercise: Exercise, submission: str | bytes | dict[str, Any]) -> GradeResult:
@@ -119,9 +126,14 @@ class Grader:
         try:
             answers = _read_answers(exercise, submission)
         except InvalidSubmission as exc:
-            return GradeResult("invalid submission", 0.0, max_score, detail=str(exc),
-                               tests=[_not_run(t, "invalid submission") for t in tests],
-                               manual=_manual(exercise, {}))
+            return GradeResult(
+                "invalid submission",
+                0.0,
+                max_score,
+                detail=str(exc),
+                tests=[_not_run(t, "invalid submission") for t in tests],
+                manual=_manual(exercise, {}),
+            )
         limits = _limits_for(exercise, self.settings.limits)
         deadline = started + limits.submission_seconds
         results: list[TestResult] = []
@@ -142,9 +154,14 @@ class Grader:
         _apply_all_or_nothing(exercise, results)
         score = round(sum(r.points for r in results), 6)
         return GradeResult(
-            status=status, score=score, max_score=max_score, tests=results,
-            manual=_manual(exercise, answers), detail=detail,
-            duration_ms=int((time.monotonic() - started) * 1000), outputs=outputs,
+            status=status,
+            score=score,
+            max_score=max_score,
+            tests=results,
+            manual=_manual(exercise, answers),
+            detail=detail,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            outputs=outputs,
         )
 
 
@@ -204,20 +221,26 @@ def _install_agent(kernel: SandboxedKernel, limits: Limits, deadline: float) -> 
 
 
 def _judge_setup(session: Session, exercise: Exercise, limits: Limits, deadline: float) -> None:
-    session.judge.send({
-        "op": "setup",
-        "setup": exercise.judge_setup,
-        "answer_names": sorted(exercise.answer_names),
-        "reference": list(exercise.reference_code),
-    })
+    session.judge.send(
+        {
+            "op": "setup",
+            "setup": exercise.judge_setup,
+            "answer_names": sorted(exercise.answer_names),
+            "reference": list(exercise.reference_code),
+        }
+    )
     _converse(session, min(deadline, time.monotonic() + max(limits.cell_seconds, 30.0)), limits)
 
 
 def _run_test(session: Session, test: Test, limits: Limits, deadline: float) -> TestResult:
-    session.judge.send({
-        "op": "test", "kind": test.kind, "code": test.code,
-        "hidden_lines": [list(r) for r in test.hidden_lines],
-    })
+    session.judge.send(
+        {
+            "op": "test",
+            "kind": test.kind,
+            "code": test.code,
+            "hidden_lines": [list(r) for r in test.hidden_lines],
+        }
+    )
     reply = _converse(session, min(deadline, time.monotonic() + limits.cell_seconds), limits)
     passed = reply.get("passed") is True
     message = str(reply.get("message", ""))
@@ -228,8 +251,13 @@ def _run_test(session: Session, test: Test, limits: Limits, deadline: float) -> 
     elif test.failure_message:
         message = f"{test.failure_message}\n{message}".strip()
     return TestResult(
-        id=test.id, name=test.name, points=test.points if passed else 0.0,
-        max_points=test.points, passed=passed, hidden=test.hidden, message=message[:4000],
+        id=test.id,
+        name=test.name,
+        points=test.points if passed else 0.0,
+        max_points=test.points,
+        passed=passed,
+        hidden=test.hidden,
+        message=message[:4000],
     )
 
 
@@ -283,7 +311,4 @@ def _apply_all_or_nothing(exercise: Exercise, results: list[TestResult]) -> None
 
 
 def _manual(exercise: Exercise, answers: dict[str, str]) -> list[ManualItem]:
-    return [
-        ManualItem(m.id, m.name, m.max_points, answers.get(m.answer_key, "")[:20000])
-        for m in exercise.manual
-    ]
+    return [ManualItem(m.id, m.name, m.max_points, answers.get(m.answer_key, "")[:20000]) for m in exercise.manual]

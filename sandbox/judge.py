@@ -34,9 +34,8 @@ def judge_source(settings: SandboxSettings) -> str:
 def kernel_agent_source(namespace_expr: str = "get_ipython().user_ns") -> str:
     """Code executed in the learner's kernel after the learner phase to answer the judge."""
     return (
-        (_HERE / "_kernel_agent.py").read_text()
-        + f"\n_oc_install({namespace_expr}, {(_HERE / '_wire.py').read_text()!r})\ndel _oc_install\n"
-    )
+        _HERE / "_kernel_agent.py"
+    ).read_text() + f"\n_oc_install({namespace_expr}, {(_HERE / '_wire.py').read_text()!r})\ndel _oc_install\n"
 
 
 class SandboxedJudge:
@@ -72,8 +71,12 @@ class SandboxedJudge:
         log = open(self.workdir.with_suffix(".log"), "wb")  # noqa: SIM115
         try:
             self._process = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                start_new_session=True, env={"PATH": "/usr/bin:/bin"},
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+                env={"PATH": "/usr/bin:/bin"},
             )
         finally:
             log.close()

@@ -104,24 +104,18 @@ class SandboxedKernel:
         self.workdir = policy.make_workdir(self.settings, "k-")
         self._log = self.workdir.with_suffix(".log")
         connection_file = str(self.workdir / "kernel.json")
-        body = _KERNEL_BODY.format(
-            preload=self.settings.preload, connection_file=connection_file
-        )
+        body = _KERNEL_BODY.format(preload=self.settings.preload, connection_file=connection_file)
         source = policy.bootstrap_source(self.settings.limits, body)
         argv = policy.bwrap_command(self.settings, self.runtime, self.workdir, source)
         self.cgroup = policy.create_pids_cgroup(self.workdir.name, self.settings.limits.processes)
         if self.cgroup is not None:
             argv = policy.join_cgroup_command(self.cgroup, argv)
-        km = KernelManager(
-            transport="ipc", ip=str(self.workdir / "ipc"), connection_file=connection_file
-        )
+        km = KernelManager(transport="ipc", ip=str(self.workdir / "ipc"), connection_file=connection_file)
         km._kernel_spec = KernelSpec(argv=argv, display_name="sandbox", language="python")
         self._km = km
         log = open(self._log, "wb")  # noqa: SIM115 - handed to the child process
         try:
-            km.start_kernel(
-                env={"PATH": "/usr/bin:/bin"}, stdout=log, stderr=log, cwd=str(self.workdir)
-            )
+            km.start_kernel(env={"PATH": "/usr/bin:/bin"}, stdout=log, stderr=log, cwd=str(self.workdir))
         except Exception as exc:
             self.destroy()
             raise KernelStartError.from_output("kernel", str(exc)) from exc
@@ -238,7 +232,7 @@ class SandboxedKernel:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise SubmissionEnded("time limit", f"a cell ran longer than {timeout:g} s")
-            events = dict(poller.poll(min(remaining, 0.2) * 1000))
+            events = dict(poller.poll(int(min(remaining, 0.2) * 1000) + 1))
             if not events:
                 if not self._km.is_alive():
                     raise SubmissionEnded(verdict_from_exit(self.exit_code()), "the kernel died")
@@ -251,9 +245,7 @@ class SandboxedKernel:
                         break
                     self._output_bytes += sum(len(frame.bytes) for frame in raw)
                     if self._output_bytes > limits.output_bytes_max:
-                        raise SubmissionEnded(
-                            "output limit", f"more than {limits.output_bytes_max} bytes of output"
-                        )
+                        raise SubmissionEnded("output limit", f"more than {limits.output_bytes_max} bytes of output")
                     msg = _deserialize(kc, raw)
                     if msg["parent_header"].get("msg_id") != msg_id:
                         continue

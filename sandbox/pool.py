@@ -26,6 +26,7 @@ class KernelPool:
         self._closed = False
         self._failures = 0
         self._last_error: Exception | None = None
+        self._reapers: list[threading.Thread] = []
         self._thread = threading.Thread(target=self._refill, name="sandbox-pool", daemon=True)
         self._thread.start()
 
@@ -67,6 +68,13 @@ class KernelPool:
             self._cond.notify_all()
             return session
 
+    def retire(self, session: Session) -> None:
+        """Destroy a used session without making the caller wait for the reaping."""
+        reaper = threading.Thread(target=session.destroy, name="sandbox-reaper", daemon=True)
+        with self._cond:
+            self._reapers = [t for t in self._reapers if t.is_alive()] + [reaper]
+        reaper.start()
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
@@ -77,6 +85,8 @@ class KernelPool:
             self._ready.clear()
         for session in sessions:
             session.destroy()
+        for reaper in list(self._reapers):
+            reaper.join(timeout=30)
 
     def _refill(self) -> None:
         while True:

@@ -34,10 +34,6 @@ def release_notebook(exercise: Exercise, source_metadata: dict[str, Any] | None 
             entry["execution_count"] = None
             entry["outputs"] = []
         cells.append(entry)
-    kept = {
-        key: value
-        for key, value in (source_metadata or {}).items()
-        if key in ("kernelspec", "language_info")
-    }
+    kept = {key: value for key, value in (source_metadata or {}).items() if key in ("kernelspec", "language_info")}
     kept[NATIVE_KEY] = {"released": True, "format": exercise.format, "title": exercise.title}
     return {"cells": cells, "metadata": kept, "nbformat": 4, "nbformat_minor": 4}

@@ -16,13 +16,41 @@ from .settings import Limits, SandboxSettings
 
 _PROBES: list[tuple[str, str, Callable[[str], bool]]] = [
     ("runs as a non-root uid", "import os; print(os.getuid())", lambda out: out.strip() not in ("", "0")),
-    ("no network to the internet", "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=2); print('open')\nexcept OSError:\n    print('blocked')", lambda o: o.strip() == "blocked"),
-    ("no network to the worker's database", "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 5432), timeout=2); print('open')\nexcept OSError:\n    print('blocked')", lambda o: o.strip() == "blocked"),
-    ("clean environment", "import os; print(sorted(k for k in os.environ if 'SECRET' in k or 'DATABASE' in k or 'OPENCAPACITY' in k))", lambda o: o.strip() == "[]"),
-    ("host's /root hidden", "import os; print(sorted(os.listdir('/root')))", lambda o: o.strip() in ("['.pyenv']", "[]")),
-    ("project tree absent", f"import os; print(os.path.exists({os.getcwd()!r}) and bool(os.listdir({os.getcwd()!r})))", lambda o: o.strip() == "False"),
-    ("runtime is read-only", "import sys, os\ntry:\n    open(os.path.join(sys.prefix, 'pwned'), 'w'); print('writable')\nexcept OSError:\n    print('read-only')", lambda o: o.strip() == "read-only"),
-    ("pid namespace", "import os; print(len([p for p in os.listdir('/proc') if p.isdigit()]))", lambda o: o.strip().isdigit() and int(o) < 10),
+    (
+        "no network to the internet",
+        "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=2); print('open')\nexcept OSError:\n    print('blocked')",
+        lambda o: o.strip() == "blocked",
+    ),
+    (
+        "no network to the worker's database",
+        "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 5432), timeout=2); print('open')\nexcept OSError:\n    print('blocked')",
+        lambda o: o.strip() == "blocked",
+    ),
+    (
+        "clean environment",
+        "import os; print(sorted(k for k in os.environ if 'SECRET' in k or 'DATABASE' in k or 'OPENCAPACITY' in k))",
+        lambda o: o.strip() == "[]",
+    ),
+    (
+        "host's /root hidden",
+        "import os; print(sorted(os.listdir('/root')))",
+        lambda o: o.strip() in ("['.pyenv']", "[]"),
+    ),
+    (
+        "project tree absent",
+        f"import os; print(os.path.exists({os.getcwd()!r}) and bool(os.listdir({os.getcwd()!r})))",
+        lambda o: o.strip() == "False",
+    ),
+    (
+        "runtime is read-only",
+        "import sys, os\ntry:\n    open(os.path.join(sys.prefix, 'pwned'), 'w'); print('writable')\nexcept OSError:\n    print('read-only')",
+        lambda o: o.strip() == "read-only",
+    ),
+    (
+        "pid namespace",
+        "import os; print(len([p for p in os.listdir('/proc') if p.isdigit()]))",
+        lambda o: o.strip().isdigit() and int(o) < 10,
+    ),
 ]
 
 
@@ -42,13 +70,19 @@ def check_sandbox(settings: SandboxSettings | None = None, report: Callable[[str
             if not passed:
                 failures.append(name)
     tight = SandboxSettings(
-        kernel_python=base.kernel_python, bwrap=base.bwrap, runtime_dir=base.runtime_dir,
+        kernel_python=base.kernel_python,
+        bwrap=base.bwrap,
+        runtime_dir=base.runtime_dir,
         limits=Limits(memory_bytes=1024**3, processes=32),
     )
     limit_probes = [
         ("wall-clock limit", "while True: pass", "time limit"),
         ("memory limit", "x = bytearray(4 * 1024**3)", "memory limit"),
-        ("process limit", "import os\nfor _ in range(200):\n    if os.fork() == 0:\n        import time; time.sleep(60)", "process limit"),
+        (
+            "process limit",
+            "import os\nfor _ in range(200):\n    if os.fork() == 0:\n        import time; time.sleep(60)",
+            "process limit",
+        ),
     ]
     for name, code, verdict in limit_probes:
         kernel = SandboxedKernel(tight)

@@ -66,6 +66,7 @@ def read(name: str) -> bytes:
 def assert_nothing_left(session: Session | None) -> None:
     """Every process of the session's kernel and judge is gone, and so are their cgroups."""
     assert session is not None
+    assert session.destroyed.wait(30), "the session was not destroyed"
     for namespace in (session.kernel.pid_namespace, session.judge.pid_namespace):
         assert namespace is not None
         assert _namespace_members(namespace) == [], f"processes left in {namespace}"

@@ -13,8 +13,9 @@ from .conftest import NOTEBOOKS, REPO
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sandbox", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", *args], cwd=REPO, capture_output=True, text=True, timeout=180
+    )
 
 
 @pytest.mark.kernel
