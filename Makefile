@@ -59,7 +59,8 @@ demo: setup
 run: demo
 	@echo "Serving http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A lms worker -Q default,grading --loglevel=WARNING --concurrency=2 & \
+	$(VENV)/bin/celery -A lms worker --beat --schedule var/celerybeat-schedule -Q default,grading \
+	  --loglevel=WARNING --concurrency=2 & \
 	$(VENV)/bin/gunicorn lms.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - & \
 	wait
 

@@ -54,7 +54,7 @@ def compressed_size(path: str) -> int:
 
 
 def page_weight(path: str) -> dict[str, int]:
-    _status, body, headers = fetch(path, gzip_ok=False)
+    _status, body, _headers = fetch(path, gzip_ok=False)
     html = body.decode()
     weights = {"html": compressed_size(path), "css": 0, "images": 0, "fonts": 0, "js": 0}
     assets = set(re.findall(r'<link[^>]+href="([^"]+\.css)"', html))
@@ -154,7 +154,7 @@ def main() -> None:
         paths = {"trivial": "/bench/trivial", "lesson": lesson, "catalog": "/en/"}
         results: dict[str, list[float]] = {name: [] for name in paths}
         p95s: dict[str, list[float]] = {name: [] for name in paths}
-        for name, path in paths.items():  # warm every worker's caches
+        for path in paths.values():  # warm every worker's caches
             throughput(path, 1.0, args.concurrency)
         for _round in range(args.rounds):
             for name, path in paths.items():

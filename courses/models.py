@@ -141,3 +141,34 @@ class LessonPage(ContentSourceMixin, Page):
 
             lesson_visit_record(user=request.user, lesson=self)
         return super().serve(request, *args, **kwargs)
+
+
+class ExerciseFormat(models.TextChoices):
+    NATIVE = "native", _("OpenCapacity")
+    NBGRADER = "nbgrader", "nbgrader"
+    OTTER = "otter", "Otter-Grader"
+
+
+class Exercise(models.Model):
+    """A graded notebook exercise: the instructor's notebook, in any supported dialect.
+
+    The notebook holds solutions and hidden tests, so it never leaves the server; learners get the
+    release made by `sandbox.release`.
+    """
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    notebook = models.JSONField(_("instructor notebook"))
+    format = models.CharField(_("format"), max_length=20, choices=ExerciseFormat.choices)
+    max_score = models.FloatField(_("maximum score"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    panels = [FieldPanel("title"), FieldPanel("slug")]
+
+    class Meta:
+        verbose_name = _("exercise")
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -15,8 +15,16 @@ from django.http import HttpRequest, HttpResponse
 
 GENERATION_KEY = "page-cache:generation"
 # Headers a stored page is served with again; everything else is per-request.
-KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary", "X-Frame-Options", "Referrer-Policy",
-                "X-Content-Type-Options", "Cross-Origin-Opener-Policy", "Content-Security-Policy")
+KEPT_HEADERS = (
+    "Content-Type",
+    "Content-Language",
+    "Vary",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "X-Content-Type-Options",
+    "Cross-Origin-Opener-Policy",
+    "Content-Security-Policy",
+)
 
 
 def _generation() -> int:

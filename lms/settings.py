@@ -255,6 +255,23 @@ CELERY_TASK_ROUTES = {"lms.progress.tasks.grade_submission": {"queue": "grading"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-submissions": {"task": "lms.progress.tasks.requeue_stale_submissions", "schedule": 60.0},
+}
+
+# Grading. The engine's own limits (per cell, per submission) sit inside Celery's soft and hard limits.
+SANDBOX_KERNEL_PYTHON = os.environ.get("SANDBOX_KERNEL_PYTHON", "")
+SANDBOX_POOL_SIZE = int(os.environ.get("SANDBOX_POOL_SIZE", "2"))
+SANDBOX_LIMITS = {
+    "cell_seconds": float(os.environ.get("SANDBOX_CELL_SECONDS", "10")),
+    "submission_seconds": float(os.environ.get("SANDBOX_SUBMISSION_SECONDS", "60")),
+    "memory_bytes": int(os.environ.get("SANDBOX_MEMORY_BYTES", str(2 * 1024**3))),
+}
+GRADING_SOFT_TIME_LIMIT = int(os.environ.get("GRADING_SOFT_TIME_LIMIT", "120"))
+GRADING_HARD_TIME_LIMIT = int(os.environ.get("GRADING_HARD_TIME_LIMIT", "150"))
+# A submission still queued this long after its task was sent (or running this long past the hard
+# limit) has lost its message; the sweep queues it again.
+GRADING_LOST_AFTER_SECONDS = int(os.environ.get("GRADING_LOST_AFTER_SECONDS", "300"))
 
 LOGGING = {
     "version": 1,

@@ -34,3 +34,49 @@ class LessonCompletion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} completed {self.lesson_key}"
+
+
+class Submission(models.Model):
+    """One attempt at an exercise. The row exists before its grading task is queued, so a lost
+    message is found again by the sweep (lms.progress.tasks.requeue_stale_submissions)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        GRADED = "graded", _("Graded")
+        FAILED = "failed", _("Failed")
+
+    class Kind(models.TextChoices):
+        SUBMIT = "submit", _("Submit: visible and hidden tests")
+        CHECK = "check", _("Check: visible tests only")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    exercise = models.ForeignKey("courses.Exercise", on_delete=models.PROTECT, related_name="submissions")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SUBMIT)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # The learner's notebook as submitted; the engine reads only the answer cells from it.
+    notebook = models.JSONField()
+    # The engine's verdict: "graded", "time limit", "memory limit", "crashed", ...
+    verdict = models.CharField(max_length=40, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField(null=True, blank=True)
+    # Learner-safe feedback (per-test outcome and messages); hidden tests' source never appears.
+    feedback = models.JSONField(default=dict, blank=True)
+    # Why grading could not run at all (an infrastructure failure), for operators.
+    error = models.TextField(blank=True)
+    deliveries = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When its task was last put on the queue; the sweep re-queues only what has waited too long.
+    queued_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "queued_at"]),
+            models.Index(fields=["user", "exercise", "-created_at"]),
+        ]
+        verbose_name = _("submission")
+
+    def __str__(self) -> str:
+        return f"submission {self.pk} ({self.status})"

@@ -1,12 +1,17 @@
 """Writes to enrollments and completions. Views and pages call these, never save() themselves."""
 
+import json
+
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from courses.models import CoursePage, LessonPage
+from courses.models import CoursePage, Exercise, LessonPage
 from courses.selectors import course_for_lesson, lesson_count
-from lms.progress.models import Enrollment, LessonCompletion
+from lms.progress.models import Enrollment, LessonCompletion, Submission
+from sandbox import ExerciseFormatError, InvalidSubmission
+from sandbox.formats import load_notebook, parse_exercise
 
 
 def enrollment_start(*, user: AbstractBaseUser, course: CoursePage) -> Enrollment:
@@ -55,3 +60,80 @@ def lesson_complete(*, user: AbstractBaseUser, lesson: LessonPage) -> LessonComp
             update_fields.append("completed_at")
     enrollment.save(update_fields=update_fields)
     return completion
+
+
+# -- submissions ------------------------------------------------------------------------------
+
+MAX_SUBMISSION_BYTES = 1024 * 1024
+
+
+def submission_create(
+    *, user: AbstractBaseUser, exercise: Exercise, notebook: bytes | str | dict, kind: str = "submit"
+) -> Submission:
+    """Validate a learner's notebook, store it as queued, and queue its grading once committed.
+
+    Refused input raises ValidationError with a message for the learner, and stores nothing.
+    """
+    from lms.progress.tasks import grade_submission
+
+    if kind not in Submission.Kind.values:
+        raise ValidationError(f"Unknown kind of submission: {kind!r}.")
+    raw = json.dumps(notebook) if isinstance(notebook, dict) else notebook
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > MAX_SUBMISSION_BYTES:
+        raise ValidationError(f"The notebook is {size // 1024} KiB; the limit is {MAX_SUBMISSION_BYTES // 1024} KiB.")
+    try:
+        parsed = load_notebook(raw, "submitted notebook")
+    except (InvalidSubmission, ExerciseFormatError) as error:
+        raise ValidationError(str(error)) from error
+    with transaction.atomic():
+        submission = Submission.objects.create(
+            user=user, exercise=exercise, kind=kind, notebook=parsed, queued_at=timezone.now()
+        )
+        transaction.on_commit(lambda: grade_submission.delay(submission.pk))
+    return submission
+
+
+def submission_start(*, submission: Submission) -> None:
+    submission.status = Submission.Status.RUNNING
+    submission.started_at = timezone.now()
+    submission.deliveries += 1
+    submission.save(update_fields=["status", "started_at", "deliveries"])
+
+
+def submission_grade(*, submission: Submission) -> Submission:
+    """Grade in the sandbox and store the result, once: a second delivery finds it graded and stops."""
+    from lms.progress.grading import grader
+
+    exercise = parse_exercise(json.dumps(submission.exercise.notebook), submission.exercise.format)
+    engine = grader()
+    if submission.kind == Submission.Kind.CHECK:
+        result = engine.check(exercise, submission.notebook)
+    else:
+        result = engine.grade(exercise, submission.notebook)
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        if locked.status == Submission.Status.GRADED:
+            return locked
+        locked.status = Submission.Status.GRADED
+        locked.verdict = result.status
+        locked.score = result.score
+        locked.max_score = result.max_score
+        locked.feedback = result.to_dict()
+        locked.finished_at = timezone.now()
+        locked.error = ""
+        locked.save(update_fields=["status", "verdict", "score", "max_score", "feedback", "finished_at", "error"])
+    return locked
+
+
+def submission_fail(*, submission_id: int, error: str) -> None:
+    """Grading could not run (not the learner's fault): say so, keep the submission for a regrade."""
+    Submission.objects.filter(pk=submission_id).exclude(status=Submission.Status.GRADED).update(
+        status=Submission.Status.FAILED, error=error[:4000], finished_at=timezone.now()
+    )
+
+
+def submission_requeue(*, submission_id: int) -> None:
+    Submission.objects.filter(pk=submission_id).exclude(status=Submission.Status.GRADED).update(
+        status=Submission.Status.QUEUED, queued_at=timezone.now()
+    )

@@ -115,3 +115,57 @@ def test_roles_carry_their_permissions(django_user_model):
     services.role_assign(user=instructor, role=Role.LEARNER)
     instructor = django_user_model.objects.get(pk=instructor.pk)
     assert not instructor.has_perm("wagtailadmin.access_admin")
+
+
+def test_repeated_failed_logins_are_rate_limited(client, django_user_model):
+    make_user(django_user_model, "target@example.org")
+    for _ in range(5):
+        client.post("/en/accounts/login/", {"login": "target@example.org", "password": "wrong-password"})
+    response = client.post("/en/accounts/login/", {"login": "target@example.org", "password": PASSWORD})
+    assert b"Too many failed login attempts" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_network_admin_changing_a_role_in_the_admin_grants_its_permissions(client, django_user_model):
+    admin = make_user(django_user_model, "admin@example.org", Role.NETWORK_ADMIN)
+    Authenticator.objects.create(user=admin, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    teacher = make_user(django_user_model, "teacher@example.org")
+    client.force_login(admin)
+    profile = Profile.objects.get(user=teacher)
+    response = client.post(
+        f"/django-admin/accounts/profile/{profile.pk}/change/",
+        {
+            "user": teacher.pk,
+            "display_name": "",
+            "country": "SN",
+            "preferred_language": "fr",
+            "centre": "",
+            "role": "instructor",
+            "analyst_countries": [],
+            "gender": "",
+            "age_band": "",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert django_user_model.objects.get(pk=teacher.pk).has_perm("wagtailadmin.access_admin")
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, django_user_model):
+    user = make_user(django_user_model, "forgetful@example.org")
+    client.post("/en/accounts/password/reset/", {"email": "forgetful@example.org"})
+    link = re.search(r"https?://\S+/accounts/password/reset/key/\S+/", mail.outbox[-1].body).group(0)
+    response = client.get("/" + link.split("://", 1)[1].split("/", 1)[1], follow=True)
+    new_password = "another-long-Passphrase-7"
+    client.post(response.redirect_chain[-1][0], {"password1": new_password, "password2": new_password})
+    user.refresh_from_db()
+    assert user.check_password(new_password)
+
+
+def test_only_instructors_and_admins_reach_the_wagtail_admin(client, django_user_model):
+    learner = make_user(django_user_model, "learner2@example.org")
+    instructor = make_user(django_user_model, "teacher2@example.org", Role.INSTRUCTOR)
+    Authenticator.objects.create(user=instructor, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(learner)
+    assert client.get("/cms/").status_code == 302  # sent to log in as someone allowed
+    client.force_login(instructor)
+    assert client.get("/cms/").status_code == 200

@@ -1,0 +1,37 @@
+"""Writes and reads of exercises; the notebook is parsed by the Django-free engine (no code runs here)."""
+
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from courses.models import Exercise
+from sandbox import ExerciseFormatError, InvalidSubmission
+from sandbox.formats import detect_format, load_notebook, parse_exercise
+
+MAX_NOTEBOOK_BYTES = 5 * 1024 * 1024
+
+
+def parse_instructor_notebook(raw: bytes | str, fmt: str = "auto") -> tuple[dict[str, Any], str, Any]:
+    """The notebook as JSON, its format and the parsed exercise; ValidationError says what is wrong."""
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > MAX_NOTEBOOK_BYTES:
+        raise ValidationError(f"The notebook is {size // 1024} KiB; the limit is {MAX_NOTEBOOK_BYTES // 1024} KiB.")
+    try:
+        notebook = load_notebook(raw, "instructor notebook")
+        detected = detect_format(notebook) if fmt == "auto" else fmt
+        exercise = parse_exercise(json.dumps(notebook), detected)
+    except (ExerciseFormatError, InvalidSubmission) as error:
+        raise ValidationError(str(error)) from error
+    return notebook, detected, exercise
+
+
+@transaction.atomic
+def exercise_create_or_update(*, slug: str, title: str, raw_notebook: bytes | str, fmt: str = "auto") -> Exercise:
+    notebook, detected, parsed = parse_instructor_notebook(raw_notebook, fmt)
+    exercise, _created = Exercise.objects.update_or_create(
+        slug=slug,
+        defaults={"title": title, "notebook": notebook, "format": detected, "max_score": parsed.max_score},
+    )
+    return exercise

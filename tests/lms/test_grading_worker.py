@@ -1,0 +1,157 @@
+"""Grading through a real Celery worker and the configured broker (embedded SQLite, Redis in CI).
+
+The worker is a separate process started here, with the test database and the same broker, so
+these tests exercise the path a real deployment takes: commit, enqueue, consume, grade, store.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from courses.exercises import exercise_create_or_update
+from lms.celery import app
+from lms.progress import services
+from lms.progress.models import Submission
+from lms.progress.tasks import requeue_stale_submissions
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.kernel]
+ROOT = Path(settings.BASE_DIR)
+NOTEBOOKS = ROOT / "tests" / "sandbox" / "notebooks"
+RIGHT = "def mean_square(xs):\n    return sum(x * x for x in xs) / len(xs)\n"
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, name: str) -> None:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": database_url(),
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "SANDBOX_POOL_SIZE": "1",
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "lms",
+                "worker",
+                "-Q",
+                "grading",
+                "-c",
+                "1",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its children at once, as a crashed machine would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def workers():
+    app.control.purge()  # messages left by an earlier run on a shared broker
+    started: list[Worker] = []
+    yield lambda name: started.append(Worker(name)) or started[-1]
+    for worker in started:
+        worker.stop()
+
+
+def notebook_with(code: str) -> dict:
+    notebook = json.loads((NOTEBOOKS / "mean-square-exercise.ipynb").read_text())
+    for cell in notebook["cells"]:
+        if "answer" in cell["metadata"].get("tags", []):
+            cell["source"] = code
+    return notebook
+
+
+@pytest.fixture
+def exercise():
+    return exercise_create_or_update(
+        slug="mean-square", title="Mean square", raw_notebook=json.dumps(notebook_with(RIGHT))
+    )
+
+
+def wait_for(predicate, timeout: float = 180.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError("timed out")
+
+
+def test_worker_grades_submissions_from_the_broker(exercise, django_user_model, workers):
+    learner = django_user_model.objects.create_user("learner", "learner@example.org", "x" * 12)
+    workers("grading-a")
+    right = services.submission_create(user=learner, exercise=exercise, notebook=notebook_with(RIGHT))
+    wrong = services.submission_create(user=learner, exercise=exercise, notebook=notebook_with("mean_square = len"))
+    for submission in (right, wrong):
+        wait_for(lambda s=submission: Submission.objects.get(pk=s.pk).status == Submission.Status.GRADED)
+    right.refresh_from_db()
+    wrong.refresh_from_db()
+    assert (right.score, right.max_score, right.deliveries) == (7.0, 7.0, 1)
+    assert wrong.score == 0.0
+
+
+def test_a_worker_killed_mid_grading_still_gives_exactly_one_result(exercise, django_user_model, workers, settings):
+    learner = django_user_model.objects.create_user("learner", "learner@example.org", "x" * 12)
+    first = workers("grading-doomed")
+    slow = notebook_with("import time\ntime.sleep(6)\n" + RIGHT)
+    submission = services.submission_create(user=learner, exercise=exercise, notebook=slow)
+    wait_for(lambda: Submission.objects.get(pk=submission.pk).status == Submission.Status.RUNNING)
+    first.kill()
+
+    workers("grading-survivor")
+    # The sweep runs every minute under beat; here it runs at once, as if the limits had passed.
+    settings.GRADING_LOST_AFTER_SECONDS = 0
+    settings.GRADING_HARD_TIME_LIMIT = 0
+    assert requeue_stale_submissions() == 1
+    wait_for(lambda: Submission.objects.get(pk=submission.pk).status == Submission.Status.GRADED)
+    submission.refresh_from_db()
+    assert submission.score == 7.0 and submission.deliveries == 2
+    # A late duplicate of the original message (the broker gives unacknowledged work back) changes nothing.
+    finished = submission.finished_at
+    from lms.progress.tasks import grade_submission
+
+    grade_submission.delay(submission.pk)
+    time.sleep(3)
+    submission.refresh_from_db()
+    assert submission.finished_at == finished and submission.deliveries == 2
