@@ -167,14 +167,6 @@ LANGUAGES = [
     ("ru", "Русский"),
     ("zh-hans", "简体中文"),
 ]
-LANGUAGE_NAMES_IN_ENGLISH = {
-    "ar": _("Arabic"),
-    "en": _("English"),
-    "es": _("Spanish"),
-    "fr": _("French"),
-    "ru": _("Russian"),
-    "zh-hans": _("Chinese"),
-}
 WAGTAIL_I18N_ENABLED = True
 WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 LOCALE_PATHS = [BASE_DIR / "lms" / "locale"]

@@ -66,3 +66,18 @@ def write_course(
 def make_course(content_dir: Path, **overrides) -> LoadReport:
     write_course(content_dir, **overrides)
     return load_content(content_dir)
+
+
+EXERCISE_NOTEBOOKS = Path(__file__).resolve().parent / "sandbox" / "notebooks"
+
+
+def exercise_notebook(answer: str | None = None, name: str = "mean-square-exercise.ipynb") -> dict:
+    """An instructor notebook from tests/sandbox/notebooks; with `answer`, a learner's copy answering it."""
+    import json
+
+    notebook = json.loads((EXERCISE_NOTEBOOKS / name).read_text())
+    if answer is not None:
+        for cell in notebook["cells"]:
+            if "answer" in cell["metadata"].get("tags", []):
+                cell["source"] = answer
+    return notebook

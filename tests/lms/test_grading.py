@@ -1,7 +1,6 @@
 """Submissions through the grading task, with the real sandboxed engine in this process."""
 
 import json
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -10,21 +9,13 @@ from courses.exercises import exercise_create_or_update
 from lms.progress import services
 from lms.progress.models import Submission
 from lms.progress.tasks import grade_submission
+from tests.builders import exercise_notebook
 
 pytestmark = [pytest.mark.django_db, pytest.mark.kernel]
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "sandbox" / "notebooks"
-
-
-def exercise_notebook() -> dict:
-    return json.loads((NOTEBOOKS / "mean-square-exercise.ipynb").read_text())
 
 
 def with_answer(code: str) -> dict:
-    notebook = exercise_notebook()
-    for cell in notebook["cells"]:
-        if "answer" in cell["metadata"].get("tags", []):
-            cell["source"] = code
-    return notebook
+    return exercise_notebook(code)
 
 
 @pytest.fixture

@@ -22,10 +22,10 @@ from lms.celery import app
 from lms.progress import services
 from lms.progress.models import Submission
 from lms.progress.tasks import requeue_stale_submissions
+from tests.builders import exercise_notebook as notebook_with
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.kernel]
 ROOT = Path(settings.BASE_DIR)
-NOTEBOOKS = ROOT / "tests" / "sandbox" / "notebooks"
 RIGHT = "def mean_square(xs):\n    return sum(x * x for x in xs) / len(xs)\n"
 
 
@@ -91,14 +91,6 @@ def workers():
     yield lambda name: started.append(Worker(name)) or started[-1]
     for worker in started:
         worker.stop()
-
-
-def notebook_with(code: str) -> dict:
-    notebook = json.loads((NOTEBOOKS / "mean-square-exercise.ipynb").read_text())
-    for cell in notebook["cells"]:
-        if "answer" in cell["metadata"].get("tags", []):
-            cell["source"] = code
-    return notebook
 
 
 @pytest.fixture
