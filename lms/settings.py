@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything the platform writes at run time lives here, never in the source tree.
@@ -253,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
 
 # Grading. The engine's own limits (per cell, per submission) sit inside Celery's soft and hard limits.
 SANDBOX_KERNEL_PYTHON = os.environ.get("SANDBOX_KERNEL_PYTHON", "")
+SANDBOX_BWRAP = os.environ.get("SANDBOX_BWRAP", "/usr/bin/bwrap")
+# Each worker process proves the sandbox holds (python -m sandbox selftest) before its first grade.
+SANDBOX_SELFTEST_ON_START = env_bool("SANDBOX_SELFTEST_ON_START", default=True)
+# /healthz includes the sandbox; turn off on web-only hosts that never grade.
+HEALTHZ_CHECK_SANDBOX = env_bool("HEALTHZ_CHECK_SANDBOX", default=True)
 SANDBOX_POOL_SIZE = int(os.environ.get("SANDBOX_POOL_SIZE", "2"))
 SANDBOX_LIMITS = {
     "cell_seconds": float(os.environ.get("SANDBOX_CELL_SECONDS", "10")),

@@ -32,10 +32,25 @@ def _check_broker() -> dict[str, object]:
         return {"ok": False, "transport": transport, "error": type(error).__name__}
 
 
+def _check_sandbox() -> dict[str, object]:
+    """Bubblewrap and the kernel runtime are in place (cheap: nothing is executed here)."""
+    from lms.progress.grading import sandbox_settings
+    from sandbox import SandboxError
+    from sandbox.policy import check_available
+
+    try:
+        check_available(sandbox_settings())
+        return {"ok": True}
+    except SandboxError as error:
+        return {"ok": False, "error": str(error)}
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and broker status for operators and load balancers: 200 when all is well, else 503."""
+    """Database, broker and sandbox status for operators and load balancers: 200 if all is well, else 503."""
     checks = {"database": _check_database(), "broker": _check_broker()}
+    if settings.HEALTHZ_CHECK_SANDBOX:
+        checks["sandbox"] = _check_sandbox()
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse({"ok": healthy, "checks": checks}, status=200 if healthy else 503)
 

@@ -22,3 +22,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 
 # The test process boots one sandboxed session per grading call; workers the tests start set their own pool.
 SANDBOX_POOL_SIZE = int(os.environ.get("SANDBOX_POOL_SIZE", "0"))
+# The self-test takes seconds per process; tests/sandbox/test_selftest.py runs it, and
+# tests/lms/test_grading.py checks that a worker refuses to grade when the sandbox is unusable.
+SANDBOX_SELFTEST_ON_START = False

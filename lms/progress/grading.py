@@ -1,41 +1,54 @@
 """The grading engine as each Celery worker process holds it: one warm kernel pool per process.
 
-Only workers import this module's engine; the web process never executes learner code.
+Only workers call `grader()`; the web process never executes learner code (it may call
+`sandbox_settings()` to report the sandbox's status in /healthz).
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from sandbox import Limits, PoolSettings, SandboxSettings
-from sandbox.grader import Grader
-from sandbox.pool import KernelPool
+from sandbox import Limits, SandboxSettings
+from sandbox.policy import check_available
+
+if TYPE_CHECKING:
+    from sandbox.grader import Grader
 
 _lock = threading.Lock()
 _grader: Grader | None = None
 
 
 def sandbox_settings() -> SandboxSettings:
-    options = {}
+    options = {"bwrap": Path(settings.SANDBOX_BWRAP)}
     if settings.SANDBOX_KERNEL_PYTHON:
         options["kernel_python"] = Path(settings.SANDBOX_KERNEL_PYTHON)
     return SandboxSettings(limits=Limits(**settings.SANDBOX_LIMITS), **options)
 
 
 def grader() -> Grader:
-    """This process's grader, with a warm pool when SANDBOX_POOL_SIZE > 0 (started on first use)."""
+    """This process's grader, with a warm pool when SANDBOX_POOL_SIZE > 0.
+
+    Fails closed: raises SandboxUnavailable, naming the reason, when bubblewrap or the kernel
+    runtime is missing or (with SANDBOX_SELFTEST_ON_START) the self-test finds a hole.
+    """
     global _grader
     with _lock:
         if _grader is None:
+            from sandbox.grader import Grader
+            from sandbox.pool import KernelPool
+            from sandbox.selftest import assert_sandbox_holds
+            from sandbox.settings import PoolSettings
+
             sandbox = sandbox_settings()
-            pool = (
-                KernelPool(PoolSettings(size=settings.SANDBOX_POOL_SIZE, sandbox=sandbox))
-                if settings.SANDBOX_POOL_SIZE
-                else None
-            )
+            check_available(sandbox)
+            if settings.SANDBOX_SELFTEST_ON_START:
+                assert_sandbox_holds(sandbox)
+            size = settings.SANDBOX_POOL_SIZE
+            pool = KernelPool(PoolSettings(size=size, sandbox=sandbox)) if size else None
             _grader = Grader(sandbox, pool=pool)
         return _grader
 

@@ -93,3 +93,16 @@ def test_a_time_limit_is_a_grade_not_a_retry(exercise, learner, short_cell_limit
     looping = grade(exercise, learner, "while True:\n    pass\n")
     assert looping.status == "graded" and looping.verdict == "time limit" and looping.score == 0.0
     assert looping.deliveries == 1
+
+
+def test_without_a_usable_sandbox_grading_refuses_and_says_why(exercise, learner, settings):
+    from lms.progress import grading
+
+    settings.SANDBOX_BWRAP = "/nonexistent/bwrap"
+    grading.shutdown()
+    try:
+        refused = grade(exercise, learner, "def mean_square(xs):\n    return 1\n")
+    finally:
+        grading.shutdown()
+    assert refused.status == "failed" and refused.score is None
+    assert "bubblewrap not found" in refused.error

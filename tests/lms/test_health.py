@@ -29,3 +29,10 @@ def test_celery_reads_the_django_settings():
 
 def test_debug_is_off_unless_asked_for():
     assert django_settings.DEBUG is False
+
+
+def test_healthz_reports_an_unusable_sandbox(client, settings):
+    settings.SANDBOX_BWRAP = "/nonexistent/bwrap"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "bubblewrap not found" in response.json()["checks"]["sandbox"]["error"]
