@@ -169,3 +169,13 @@ def test_only_instructors_and_admins_reach_the_wagtail_admin(client, django_user
     assert client.get("/cms/").status_code == 302  # sent to log in as someone allowed
     client.force_login(instructor)
     assert client.get("/cms/").status_code == 200
+
+
+def test_after_login_a_learner_lands_in_their_preferred_language(client, django_user_model):
+    from allauth.account.models import EmailAddress
+
+    user = make_user(django_user_model, "nadia@example.org")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    Profile.objects.filter(user=user).update(preferred_language="ru")
+    response = client.post("/en/accounts/login/", {"login": "nadia@example.org", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/ru/learning/"
