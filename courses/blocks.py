@@ -12,6 +12,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
+from wagtail.snippets.blocks import SnippetChooserBlock
 
 RICH_TEXT_FEATURES = ["h2", "h3", "bold", "italic", "ol", "ul", "link", "code", "blockquote"]
 
@@ -119,6 +120,25 @@ class CalloutBlock(blocks.StructBlock):
         label = _("Callout")
 
 
+class ExerciseBlock(blocks.StructBlock):
+    """A graded notebook exercise inside a lesson: instructions, an editor, Check and Submit."""
+
+    exercise = SnippetChooserBlock("courses.Exercise")
+
+    class Meta:
+        icon = "code"
+        template = "blocks/exercise_block.html"
+        label = _("Exercise")
+
+    def get_context(self, value: Any, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
+        from courses.selectors import exercise_view
+
+        context = super().get_context(value, parent_context)
+        request = (parent_context or {}).get("request")
+        context["view"] = exercise_view(exercise=value["exercise"], user=getattr(request, "user", None))
+        return context
+
+
 class LessonStreamBlock(blocks.StreamBlock):
     text = blocks.RichTextBlock(features=RICH_TEXT_FEATURES, icon="pilcrow", label=_("Text"))
     code = CodeBlock()
@@ -126,3 +146,4 @@ class LessonStreamBlock(blocks.StreamBlock):
     image = ImageBlock()
     video = VideoBlock()
     callout = CalloutBlock()
+    exercise = ExerciseBlock()

@@ -35,3 +35,28 @@ def exercise_create_or_update(*, slug: str, title: str, raw_notebook: bytes | st
         defaults={"title": title, "notebook": notebook, "format": detected, "max_score": parsed.max_score},
     )
     return exercise
+
+
+def exercise_release(exercise: Exercise) -> dict[str, Any]:
+    """The learner's notebook for an exercise: solutions stubbed, hidden tests gone (sandbox.release)."""
+    from sandbox.release import release_notebook
+
+    _notebook, _fmt, parsed = parse_instructor_notebook(json.dumps(exercise.notebook), exercise.format)
+    return release_notebook(parsed, exercise.notebook.get("metadata"))
+
+
+def answer_keys(release: dict[str, Any]) -> list[str]:
+    return [key for cell in release["cells"] if (key := _answer_key(cell))]
+
+
+def _answer_key(cell: dict[str, Any]) -> str:
+    return str(cell.get("metadata", {}).get("opencapacity", {}).get("answer", ""))
+
+
+def learner_notebook(release: dict[str, Any], answers: dict[str, str]) -> dict[str, Any]:
+    """The released notebook with the learner's text in its answer cells, as the engine expects it."""
+    cells = []
+    for cell in release["cells"]:
+        key = _answer_key(cell)
+        cells.append({**cell, "source": answers[key]} if key in answers else cell)
+    return {**release, "cells": cells}

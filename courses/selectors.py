@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
+from django.db.models import Max
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 
@@ -225,3 +226,83 @@ def language_links(*, page: Page, current: str) -> list[LanguageLink]:
             )
         )
     return links
+
+
+@dataclass
+class ExerciseCellView:
+    kind: str  # "text", "code" (read-only) or "answer" (editable)
+    html: str = ""
+    code: str = ""
+    key: str = ""
+
+
+@dataclass
+class ExerciseView:
+    exercise: Any
+    cells: list[ExerciseCellView]
+    attempts: list[Any]
+    best_score: float | None
+
+
+def exercise_view(*, exercise: Any, user: Any) -> ExerciseView:
+    """What a learner sees of an exercise: the released notebook and their own last attempts."""
+    from courses.blocks import highlight_code
+    from courses.content_format import markdown_to_html
+    from courses.exercises import exercise_release
+    from lms.progress.models import Submission
+
+    release = exercise_release(exercise)
+    cells = []
+    for cell in release["cells"]:
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        key = str(cell.get("metadata", {}).get("opencapacity", {}).get("answer", ""))
+        if cell["cell_type"] == "markdown" and not key:
+            cells.append(ExerciseCellView(kind="text", html=_safe_html(markdown_to_html(source))))
+        elif key:
+            cells.append(ExerciseCellView(kind="answer", code=source, key=key))
+        elif source.strip():
+            cells.append(ExerciseCellView(kind="code", html=highlight_code(source, "python")))
+    attempts: list[Any] = []
+    best = None
+    if user is not None and user.is_authenticated:
+        mine = Submission.objects.filter(user=user, exercise=exercise, kind=Submission.Kind.SUBMIT)
+        attempts = list(mine.order_by("-created_at")[:5])
+        best = mine.aggregate(best=Max("score"))["best"]
+    return ExerciseView(exercise=exercise, cells=cells, attempts=attempts, best_score=best)
+
+
+# Instructions come from notebooks that may travel between deployments: keep formatting, drop the rest.
+SAFE_TAGS = [
+    "p",
+    "br",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "code",
+    "pre",
+    "blockquote",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+]
+
+
+def _safe_html(html: str) -> str:
+    import bleach
+
+    return bleach.clean(
+        html, tags=SAFE_TAGS, attributes={"a": ["href", "title"]}, protocols=["http", "https"], strip=True
+    )

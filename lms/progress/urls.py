@@ -6,4 +6,6 @@ urlpatterns = [
     path("", views.my_learning, name="my_learning"),
     path("courses/<int:course_id>/enroll/", views.enroll, name="course_enroll"),
     path("lessons/<int:lesson_id>/complete/", views.complete_lesson, name="lesson_complete"),
+    path("exercises/<int:exercise_id>/submit/", views.exercise_submit, name="exercise_submit"),
+    path("submissions/<int:submission_id>/", views.submission_detail, name="submission_detail"),
 ]
