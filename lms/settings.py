@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "lms.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     # Answers anonymous page views from the cache before routing; see courses/page_cache.py.
@@ -199,6 +200,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
 CSRF_FAILURE_VIEW = "lms.views.csrf_failure"
+CONTENT_SECURITY_POLICY = env_bool("CONTENT_SECURITY_POLICY", default=True)
 
 # E-mail: printed on the console unless an SMTP server is configured.
 if os.environ.get("EMAIL_HOST"):

@@ -39,6 +39,9 @@ def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1100, "height": 860})
     page = context.new_page()
     page.outside_requests = []
+    page.csp_violations = []
+    page.on("console", lambda message: page.csp_violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
     # Nothing may be fetched from anywhere but the platform itself.
     page.on(
         "request",

@@ -61,3 +61,4 @@ def test_new_visitor_signs_up_enrolls_and_completes_a_lesson(
     assert page.locator(".progress").first.get_attribute("aria-valuenow") == "25"  # 1 of 4 lessons
     screenshot(f"my-learning-{language}")
     assert page.outside_requests == []
+    assert page.csp_violations == []

@@ -36,3 +36,9 @@ def test_healthz_reports_an_unusable_sandbox(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert "bubblewrap not found" in response.json()["checks"]["sandbox"]["error"]
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    policy = client.get("/healthz")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-eval" not in policy and "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
