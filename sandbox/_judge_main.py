@@ -26,13 +26,12 @@ os.dup2(_NULL, 1)
 sys.stdout = io.StringIO()
 os.environ["MPLBACKEND"] = "Agg"
 for _module in PRELOAD:  # noqa: F821 - provided by the host
-    try:
+    with contextlib.suppress(Exception):  # a missing optional module only costs time later
         __import__(_module)
-    except Exception:
-        pass
+exec(compile(WARMUP, "<warmup>", "exec"), {})  # noqa: F821, S102 - the host's own boot code
 
 _WIRE = {}
-exec(compile(WIRE_SOURCE, "<wire>", "exec"), _WIRE)  # noqa: F821 - provided by the host
+exec(compile(WIRE_SOURCE, "<wire>", "exec"), _WIRE)  # noqa: F821, S102 - the host's own codec
 _UNDEFINED = object()
 
 
@@ -194,7 +193,7 @@ def _same(actual, expected):
     if type(actual) is not type(expected):
         return False
     if isinstance(actual, (list, tuple)):
-        return len(actual) == len(expected) and all(_same(a, e) for a, e in zip(actual, expected))
+        return len(actual) == len(expected) and all(_same(a, e) for a, e in zip(actual, expected, strict=True))
     if isinstance(actual, dict):
         return actual.keys() == expected.keys() and all(_same(actual[k], expected[k]) for k in expected)
     if type(actual) is float:
@@ -236,7 +235,7 @@ def _run_display(code, namespace):
         with contextlib.redirect_stdout(out):
             for node in ast.parse(code).body:
                 compiled = compile(ast.Interactive(body=[node]), "<test>", "single")
-                exec(compiled, namespace)
+                exec(compiled, namespace)  # noqa: S102 - running instructor tests is the judge's job
     except Exception as exc:  # noqa: BLE001 - part of the compared output
         out.write(f"{type(exc).__name__}: {exc}\n")
     finally:
@@ -268,26 +267,21 @@ class Judge:
         dict.__setitem__(self.globals, "__name__", "__main__")
         dict.__setitem__(self.globals, "__autotest__", self._autotest)
         for statement in _statements(request["setup"]):
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    exec(compile(statement, "<setup>", "exec"), self.globals)
-            except Exception:
-                pass
+            # A failing setup statement fails the tests that need it, not the judge.
+            with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(statement, "<setup>", "exec"), self.globals)  # noqa: S102 - instructor code
         if request.get("reference"):
             self.reference = {"__builtins__": builtins, "__name__": "__main__"}
             for cell in request["reference"]:
-                try:
-                    with contextlib.redirect_stdout(io.StringIO()):
-                        exec(compile(cell, "<reference>", "exec"), self.reference)
-                except Exception:
-                    pass
+                with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
+                    exec(compile(cell, "<reference>", "exec"), self.reference)  # noqa: S102 - instructor code
         return {"op": "ready"}
 
     def _autotest(self, expression):
         if self.reference is None:
             raise AssertionError("no reference solution to compare with")
-        expected = eval(expression, self.reference)
-        actual = eval(expression, self.globals)
+        expected = eval(expression, self.reference)  # noqa: S307 - the instructor's AUTOTEST expression
+        actual = eval(expression, self.globals)  # noqa: S307 - the same, on the learner's names
         if not _same(actual, expected):
             raise AssertionError(f"{expression} does not have the expected value")
 
@@ -311,7 +305,7 @@ class Judge:
     def _assert_test(self, code, hidden_lines):
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(code, "<test>", "exec"), self.globals)
+                exec(compile(code, "<test>", "exec"), self.globals)  # noqa: S102 - the instructor's test
         except Exception as exc:  # noqa: BLE001 - a failing test
             line = _failing_line(exc.__traceback__)
             hidden = line is not None and any(a <= line <= b for a, b in hidden_lines)
@@ -333,8 +327,8 @@ class Judge:
             raised = None
             try:
                 with contextlib.redirect_stdout(out):
-                    exec(compile(example.source, "<test>", "single"), self.globals)
-            except Exception as exc:  # noqa: BLE001
+                    exec(compile(example.source, "<test>", "single"), self.globals)  # noqa: S102 - a doctest
+            except Exception as exc:  # noqa: BLE001 - compared with the expected exception
                 raised = exc
             finally:
                 sys.displayhook = saved
@@ -346,9 +340,10 @@ class Judge:
                     continue
                 return {"passed": False, "message": f"{example.source.strip()} raised {got.strip()}"}
             if example.exc_msg is not None or not checker.check_output(example.want, out.getvalue(), 0):
+                got = out.getvalue().strip()
                 return {
                     "passed": False,
-                    "message": f"{example.source.strip()}\nexpected:\n{example.want.strip()}\ngot:\n{out.getvalue().strip()}",
+                    "message": f"{example.source.strip()}\nexpected:\n{example.want.strip()}\ngot:\n{got}",
                 }
         return {"passed": True, "message": ""}
 
@@ -362,18 +357,22 @@ def _statements(code):
 
 
 def _main():
+    """One ``grade`` request (setup and every test at once) per process: the judge serves one
+    submission. Replies: ``ready`` after setup, then one ``result`` per test, in order."""
     judge = Judge()
     _send({"op": "ready"})
+    request = _receive()
+    if request["op"] != "grade":
+        os._exit(1)
+    _send(judge.setup(request))
+    for test in request["tests"]:
+        try:
+            result = judge.test(test)
+        except BaseException as exc:  # noqa: BLE001 - a test may raise anything
+            result = {"passed": False, "message": f"{type(exc).__name__}: {exc}"}
+        _send({"op": "result", **result})
     while True:
-        request = _receive()
-        if request["op"] == "setup":
-            _send(judge.setup(request))
-        elif request["op"] == "test":
-            try:
-                result = judge.test(request)
-            except BaseException as exc:  # noqa: BLE001 - a test may raise anything
-                result = {"passed": False, "message": f"{type(exc).__name__}: {exc}"}
-            _send({"op": "result", **result})
+        _receive()
 
 
 _main()

@@ -7,19 +7,18 @@ Hidden tests never enter the learner's kernel; a breached limit ends the submiss
 
 from __future__ import annotations
 
-import ast
 import json
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ExerciseFormatError, InvalidSubmission, SubmissionEnded
 from .exercise import Exercise, ExerciseCell, Test
 from .formats import load_notebook, submission_answers
-from .judge import SandboxedJudge, kernel_agent_source
+from .judge import SandboxedJudge
 from .kernel import SandboxedKernel
 from .results import CellOutput, GradeResult, ManualItem, RunResult, TestResult
 from .settings import Limits, SandboxSettings
@@ -40,6 +39,11 @@ class Session:
     #: Set once every process, cgroup and directory of the session is gone.
     destroyed: threading.Event = field(default_factory=threading.Event)
 
+    def prioritise(self) -> None:
+        """Undo the boot priority of a pool session before it grades."""
+        self.kernel.prioritise()
+        self.judge.prioritise()
+
     def destroy(self) -> None:
         try:
             self.kernel.destroy()
@@ -48,17 +52,17 @@ class Session:
             self.destroyed.set()
 
 
-def start_session(settings: SandboxSettings) -> Session:
-    """Start a kernel and a judge side by side (they boot in parallel).
+def start_session(settings: SandboxSettings, nice: int = 0) -> Session:
+    """Start a kernel and a judge side by side (they boot in parallel), at priority ``nice``.
 
     Both are spawned from the calling thread: bwrap's --die-with-parent follows the spawning
     thread, so the caller's thread must outlive the session.
     """
     judge = SandboxedJudge(settings)
-    judge.launch()
+    judge.launch(nice)
     try:
         kernel = SandboxedKernel(settings)
-        kernel.start()
+        kernel.start(nice)
     except BaseException:
         judge.destroy()
         raise
@@ -103,9 +107,9 @@ class Grader:
         """Execute cells without grading; outputs are capped and images come back as PNG."""
         started = time.monotonic()
         limits = self.settings.limits
-        deadline = started + limits.submission_seconds
         result = RunResult(status="ok")
         with self.session() as session:
+            deadline = time.monotonic() + limits.submission_seconds
             try:
                 for code in setup:
                     _execute_learner(session.kernel, code, limits, deadline)
@@ -135,18 +139,25 @@ class Grader:
                 manual=_manual(exercise, {}),
             )
         limits = _limits_for(exercise, self.settings.limits)
-        deadline = started + limits.submission_seconds
         results: list[TestResult] = []
         outputs: list[list[CellOutput]] = []
         status, detail = "graded", ""
         with self.session() as session:
+            # The learner's time starts with their session, not while waiting for a warm one.
+            deadline = time.monotonic() + limits.submission_seconds
             try:
-                for code in _learner_program(exercise, answers):
-                    outputs.append(_execute_learner(session.kernel, code, limits, deadline).outputs)
-                _install_agent(session.kernel, limits, deadline)
-                _judge_setup(session, exercise, limits, deadline)
+                # The judge sets up while the learner's cells run (it needs nothing from them).
+                setup_deadline = _send_to_judge(session, exercise, tests, limits, deadline)
+                program = _learner_program(exercise, answers)
+                for number, code in enumerate(program, start=1):
+                    last = number == len(program)
+                    outputs.append(_execute_learner(session.kernel, code, limits, deadline, last).outputs)
+                if not program:
+                    session.kernel.start_agent()
+                _converse(session, setup_deadline)
                 for test in tests:
-                    results.append(_run_test(session, test, limits, deadline))
+                    reply = _converse(session, min(deadline, time.monotonic() + limits.cell_seconds))
+                    results.append(_test_result(test, reply))
             except SubmissionEnded as ended:
                 status, detail = ended.verdict, ended.detail
         done = {r.id for r in results}
@@ -202,46 +213,37 @@ def _limits_for(exercise: Exercise, limits: Limits) -> Limits:
     return replace(limits, cell_seconds=cell, submission_seconds=total)
 
 
-def _execute_learner(kernel: SandboxedKernel, code: str, limits: Limits, deadline: float) -> Any:
+def _execute_learner(
+    kernel: SandboxedKernel, code: str, limits: Limits, deadline: float, then_start_agent: bool = False
+) -> Any:
     timeout = min(limits.cell_seconds, deadline - time.monotonic())
     if timeout <= 0:
         raise SubmissionEnded("time limit", "the submission ran longer than its limit")
-    run = kernel.execute(code, timeout=timeout)
+    run = kernel.execute(code, timeout=timeout, then_start_agent=then_start_agent)
     breach = run.breach()
     if breach is not None:
         raise SubmissionEnded(breach, f"{run.error.ename}: {run.error.evalue}" if run.error else "")
     return run
 
 
-def _install_agent(kernel: SandboxedKernel, limits: Limits, deadline: float) -> None:
-    timeout = min(limits.cell_seconds, deadline - time.monotonic())
-    if timeout <= 0:
-        raise SubmissionEnded("time limit", "the submission ran longer than its limit")
-    kernel.execute(kernel_agent_source(), timeout=timeout, silent=True, keep_outputs=False)
-
-
-def _judge_setup(session: Session, exercise: Exercise, limits: Limits, deadline: float) -> None:
+def _send_to_judge(session: Session, exercise: Exercise, tests: list[Test], limits: Limits, deadline: float) -> float:
+    """Send the setup and every test in one message; return the deadline for the setup."""
     session.judge.send(
         {
-            "op": "setup",
+            "op": "grade",
             "setup": exercise.judge_setup,
             "answer_names": sorted(exercise.answer_names),
             "reference": list(exercise.reference_code),
+            "tests": [
+                {"kind": test.kind, "code": test.code, "hidden_lines": [list(r) for r in test.hidden_lines]}
+                for test in tests
+            ],
         }
     )
-    _converse(session, min(deadline, time.monotonic() + max(limits.cell_seconds, 30.0)), limits)
+    return min(deadline, time.monotonic() + max(limits.cell_seconds, 30.0))
 
 
-def _run_test(session: Session, test: Test, limits: Limits, deadline: float) -> TestResult:
-    session.judge.send(
-        {
-            "op": "test",
-            "kind": test.kind,
-            "code": test.code,
-            "hidden_lines": [list(r) for r in test.hidden_lines],
-        }
-    )
-    reply = _converse(session, min(deadline, time.monotonic() + limits.cell_seconds), limits)
+def _test_result(test: Test, reply: dict[str, Any]) -> TestResult:
     passed = reply.get("passed") is True
     message = str(reply.get("message", ""))
     if test.hidden or reply.get("hidden_failure"):
@@ -261,34 +263,13 @@ def _run_test(session: Session, test: Test, limits: Limits, deadline: float) -> 
     )
 
 
-def _converse(session: Session, deadline: float, limits: Limits) -> dict[str, Any]:
-    """Relay the judge's requests to the kernel until it answers the current command."""
+def _converse(session: Session, deadline: float) -> dict[str, Any]:
+    """Relay the judge's requests to the kernel's agent until the judge sends something else."""
     while True:
         message = session.judge.receive(deadline)
         if message.get("op") != "rpc":
             return message
-        session.judge.send(_kernel_rpc(session.kernel, message.get("req"), deadline))
-
-
-def _kernel_rpc(kernel: SandboxedKernel, request: Any, deadline: float) -> dict[str, Any]:
-    timeout = deadline - time.monotonic()
-    if timeout <= 0:
-        raise SubmissionEnded("time limit", "a test ran longer than its limit")
-    call = f"__oc_rpc__({json.dumps(request)!r})"
-    run = kernel.execute("", timeout=timeout, silent=True, user_expressions={"r": call}, keep_outputs=False)
-    unreadable = {"raise": {"type": "RuntimeError", "msg": "the learner's kernel gave no usable answer"}}
-    answer = run.user_expressions.get("r")
-    if not isinstance(answer, dict) or answer.get("status") != "ok":
-        return unreadable
-    text = answer.get("data", {}).get("text/plain") if isinstance(answer.get("data"), dict) else None
-    try:
-        decoded = ast.literal_eval(text) if isinstance(text, str) else None
-        reply = json.loads(decoded) if isinstance(decoded, str) else None
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return unreadable
-    if isinstance(reply, dict) and ("ok" in reply or "raise" in reply):
-        return reply
-    return unreadable
+        session.judge.send(session.kernel.ask_agent(message.get("req"), deadline))
 
 
 def _visible(test: Test) -> Test:

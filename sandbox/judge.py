@@ -6,16 +6,16 @@ only through requests the worker relays, so the verdict channel is out of the le
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
-import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-from . import policy
+from . import policy, procs
 from .errors import KernelStartError, SubmissionEnded
 from .settings import SandboxSettings
 
@@ -23,19 +23,15 @@ _HERE = Path(__file__).resolve().parent
 MAX_LINE = 64 * 1024**2
 
 
-def judge_source(settings: SandboxSettings) -> str:
+def judge_source(settings: SandboxSettings, nice: int = 0) -> str:
+    from .kernel import WARMUP
+
     body = (
         f"WIRE_SOURCE = {(_HERE / '_wire.py').read_text()!r}\n"
-        f"PRELOAD = {settings.preload!r}\n" + (_HERE / "_judge_main.py").read_text()
+        f"PRELOAD = {settings.preload!r}\n"
+        f"WARMUP = {WARMUP!r}\n" + (_HERE / "_judge_main.py").read_text()
     )
-    return policy.bootstrap_source(settings.limits, body)
-
-
-def kernel_agent_source(namespace_expr: str = "get_ipython().user_ns") -> str:
-    """Code executed in the learner's kernel after the learner phase to answer the judge."""
-    return (
-        _HERE / "_kernel_agent.py"
-    ).read_text() + f"\n_oc_install({namespace_expr}, {(_HERE / '_wire.py').read_text()!r})\ndel _oc_install\n"
+    return policy.bootstrap_source(settings.limits, body, nice=nice)
 
 
 class SandboxedJudge:
@@ -47,6 +43,7 @@ class SandboxedJudge:
         self._buffer = b""
         self.cgroup: Path | None = None
         self.pid_namespace: str | None = None
+        self._pidns: procs.PidNamespace | None = None
 
     def __enter__(self) -> SandboxedJudge:
         if self._process is None:
@@ -60,17 +57,17 @@ class SandboxedJudge:
         self.launch()
         self.wait_ready()
 
-    def launch(self) -> None:
+    def launch(self, nice: int = 0) -> None:
         """Spawn the sandbox. bwrap's --die-with-parent follows the spawning *thread*, so call
-        this from a thread that outlives the judge."""
+        this from a thread that outlives the judge. ``nice``: priority while booting."""
         self.workdir = policy.make_workdir(self.settings, "j-")
-        cmd = policy.bwrap_command(self.settings, self.runtime, self.workdir, judge_source(self.settings))
+        cmd = policy.bwrap_command(self.settings, self.runtime, self.workdir, judge_source(self.settings, nice))
         self.cgroup = policy.create_pids_cgroup(self.workdir.name, self.settings.limits.processes)
         if self.cgroup is not None:
             cmd = policy.join_cgroup_command(self.cgroup, cmd)
         log = open(self.workdir.with_suffix(".log"), "wb")  # noqa: SIM115
         try:
-            self._process = subprocess.Popen(
+            self._process = subprocess.Popen(  # noqa: S603 - argv built by policy.bwrap_command
                 cmd,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -90,7 +87,12 @@ class SandboxedJudge:
         if ready.get("op") != "ready":
             self.destroy()
             raise KernelStartError.from_output("judge", repr(ready))
-        self.pid_namespace = _child_namespace(self._process.pid if self._process else None)
+        self._pidns = procs.find_namespace(self._process.pid if self._process else None)
+        self.pid_namespace = self._pidns.namespace if self._pidns else None
+
+    def prioritise(self) -> None:
+        """Back to normal priority (best effort) once the session is handed out for grading."""
+        procs.set_nice(self._process.pid if self._process else None, 0)
 
     def send(self, message: dict[str, Any]) -> None:
         process = self._process
@@ -135,23 +137,12 @@ class SandboxedJudge:
     def destroy(self) -> None:
         process, self._process = self._process, None
         if process is not None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            process.kill()
-            process.wait()
+            procs.kill_sandbox(process, self._pidns)
             _wait_cgroup_empty(self.cgroup)
-            if self.pid_namespace is not None:
-                from .kernel import _wait_namespace_empty
-
-                _wait_namespace_empty(self.pid_namespace)
             for stream in (process.stdin, process.stdout):
                 if stream is not None:
-                    try:
+                    with contextlib.suppress(OSError):
                         stream.close()
-                    except OSError:
-                        pass
         policy.remove_cgroup(self.cgroup)
         if self.workdir is not None:
             policy.remove_workdir(self.workdir)
@@ -169,23 +160,4 @@ def _wait_cgroup_empty(cgroup: Path | None, seconds: float = 5.0) -> None:
                 return
         except OSError:
             return
-        time.sleep(0.02)
-
-
-def _child_namespace(pid: int | None) -> str | None:
-    from .kernel import _children, _namespace_members  # noqa: F401 - shared /proc helpers
-
-    if pid is None:
-        return None
-    own = os.readlink("/proc/self/ns/pid")
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            namespace = os.readlink(f"/proc/{current}/ns/pid")
-        except OSError:
-            continue
-        if namespace != own:
-            return namespace
-        pending += _children(current)
-    return None
+        time.sleep(0.005)

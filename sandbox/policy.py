@@ -21,6 +21,8 @@ from .settings import Limits, SandboxSettings
 VENV_MOUNT = "/opt/kernel-venv"
 DATASETS_MOUNT = "/data"
 SANDBOX_UID = 1000
+#: The sandbox's own /tmp: a private, size-capped tmpfs, not the worker's /tmp.
+SANDBOX_TMP = "/tmp"  # noqa: S108 - inside the sandbox only
 
 # Variables copied from the worker only because numerical libraries need them to work on some
 # CPUs (see the machine notes); nothing else of the worker's environment enters the sandbox.
@@ -83,16 +85,16 @@ def rlimits(limits: Limits) -> dict[str, tuple[int, int]]:
 def clean_environment() -> dict[str, str]:
     env = {
         "PATH": f"{VENV_MOUNT}/bin:/usr/bin:/bin",
-        "HOME": "/tmp",
+        "HOME": SANDBOX_TMP,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "USER": "learner",
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        "MPLCONFIGDIR": "/tmp/.matplotlib",
-        "IPYTHONDIR": "/tmp/.ipython",
-        "JUPYTER_CONFIG_DIR": "/tmp/.jupyter",
-        "JUPYTER_DATA_DIR": "/tmp/.jupyter/data",
-        "JUPYTER_RUNTIME_DIR": "/tmp/.jupyter/runtime",
+        "MPLCONFIGDIR": f"{SANDBOX_TMP}/.matplotlib",
+        "IPYTHONDIR": f"{SANDBOX_TMP}/.ipython",
+        "JUPYTER_CONFIG_DIR": f"{SANDBOX_TMP}/.jupyter",
+        "JUPYTER_DATA_DIR": f"{SANDBOX_TMP}/.jupyter/data",
+        "JUPYTER_RUNTIME_DIR": f"{SANDBOX_TMP}/.jupyter/runtime",
         "JUPYTER_PLATFORM_DIRS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
@@ -107,15 +109,31 @@ def clean_environment() -> dict[str, str]:
     return env
 
 
-def bootstrap_source(limits: Limits, body: str) -> str:
-    """Python source run first inside the sandbox: apply rlimits, then ``body``."""
+def bootstrap_source(limits: Limits, body: str, nice: int = 0) -> str:
+    """Python source run first inside the sandbox: apply rlimits and the boot priority (the
+    worker raises it back when the session is handed out), then ``body``."""
     return (
         "import os, resource\n"
         f"for _n, _v in {json.dumps(rlimits(limits))}.items():\n"
         "    resource.setrlimit(getattr(resource, _n), tuple(_v))\n"
-        "os.umask(0o077)\n"
-        "del _n, _v\n" + body
+        "os.umask(0o077)\n" + (_LOWER_PRIORITY.format(nice=int(nice)) if nice else "") + "del _n, _v\n" + body
     )
+
+
+# bwrap --new-session gives the sandbox its own autogroup, where a task's nice weighs only against
+# its own group: the group's nice is what counts. Non-admin changes are rate-limited (EAGAIN).
+_LOWER_PRIORITY = """os.nice({nice})
+for _n in range(20):
+    try:
+        with open("/proc/self/autogroup", "w") as _v:
+            _v.write("{nice}")
+        break
+    except OSError as _e:
+        if _e.errno != 11:
+            break
+        import time
+        time.sleep(0.02)
+"""
 
 
 def bwrap_command(
@@ -169,7 +187,7 @@ def bwrap_command(
         "--size",
         str(settings.limits.tmp_bytes),
         "--tmpfs",
-        "/tmp",
+        SANDBOX_TMP,
         "--bind",
         str(workdir),
         str(workdir),
@@ -182,7 +200,7 @@ def bwrap_command(
         "--remount-ro",
         "/",
         "--chdir",
-        "/tmp",
+        SANDBOX_TMP,
         "--",
         runtime.python,
         "-I",
@@ -239,6 +257,10 @@ def make_workdir(settings: SandboxSettings, prefix: str) -> Path:
     import tempfile
 
     settings.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The default lives in the shared /tmp: refuse a directory someone else created first.
+    info = settings.runtime_dir.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise SandboxUnavailable.from_reason(f"{settings.runtime_dir} is not private to the worker's user")
     workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=settings.runtime_dir)).resolve()
     (workdir / "passwd").write_text(f"learner:x:{SANDBOX_UID}:{SANDBOX_UID}::/tmp:/bin/false\n")
     (workdir / "group").write_text(f"learner:x:{SANDBOX_UID}:\n")

@@ -2,11 +2,14 @@
 
 Sessions are started by a background thread that lives as long as the pool: bwrap's
 --die-with-parent is tied to the spawning thread, so sessions must not be started from
-short-lived threads.
+short-lived threads. Refills keep out of the way of grading: they boot at the lowest CPU priority
+and, while a warm session is still ready, wait (up to ``REFILL_DEFER_SECONDS``) for the
+submissions in progress to finish before starting.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -14,7 +17,11 @@ from collections import deque
 from .errors import KernelStartError, SandboxError
 from .grader import Session, start_session
 from .policy import check_available
+from .procs import children, set_nice
 from .settings import PoolSettings
+
+#: Longest a refill waits for grading in progress while a warm session is still ready.
+REFILL_DEFER_SECONDS = 2.0
 
 
 class KernelPool:
@@ -27,6 +34,8 @@ class KernelPool:
         self._failures = 0
         self._last_error: Exception | None = None
         self._reapers: list[threading.Thread] = []
+        #: Sessions handed out and not yet retired: submissions being graded.
+        self._in_use = 0
         self._thread = threading.Thread(target=self._refill, name="sandbox-pool", daemon=True)
         self._thread.start()
 
@@ -44,6 +53,8 @@ class KernelPool:
     def wait_ready(self, count: int | None = None, timeout: float = 60.0) -> bool:
         wanted = self.settings.size if count is None else count
         deadline = time.monotonic() + timeout
+        if self.ready_count < wanted:
+            _hurry_boots()
         with self._cond:
             while len(self._ready) < wanted:
                 remaining = deadline - time.monotonic()
@@ -56,6 +67,8 @@ class KernelPool:
         """Take a warm session; the caller must destroy it after one submission."""
         limit = self.settings.sandbox.startup_seconds * 2 if timeout is None else timeout
         deadline = time.monotonic() + limit
+        if not self.ready_count:
+            _hurry_boots()
         with self._cond:
             while not self._ready:
                 if self._closed:
@@ -65,14 +78,18 @@ class KernelPool:
                     raise KernelStartError(f"no warm kernel within {limit:g} s: {self._last_error}")
                 self._cond.wait(min(remaining, 0.5))
             session = self._ready.popleft()
+            self._in_use += 1
             self._cond.notify_all()
-            return session
+        session.prioritise()
+        return session
 
     def retire(self, session: Session) -> None:
         """Destroy a used session without making the caller wait for the reaping."""
         reaper = threading.Thread(target=session.destroy, name="sandbox-reaper", daemon=True)
         with self._cond:
             self._reapers = [t for t in self._reapers if t.is_alive()] + [reaper]
+            self._in_use = max(0, self._in_use - 1)
+            self._cond.notify_all()
         reaper.start()
 
     def close(self) -> None:
@@ -93,10 +110,14 @@ class KernelPool:
             with self._cond:
                 while not self._closed and len(self._ready) >= self.settings.size:
                     self._cond.wait()
+                defer_until = time.monotonic() + REFILL_DEFER_SECONDS
+                while not self._closed and self._in_use and self._ready and time.monotonic() < defer_until:
+                    self._cond.wait(max(0.0, defer_until - time.monotonic()))
                 if self._closed:
                     return
             try:
-                session = start_session(self.settings.sandbox)
+                # Booting at low priority keeps refills from slowing the submission being graded.
+                session = start_session(self.settings.sandbox, nice=self.settings.boot_nice)
             except SandboxError as exc:
                 self._last_error = exc
                 self._failures += 1
@@ -109,3 +130,16 @@ class KernelPool:
                     return
                 self._ready.append(session)
                 self._cond.notify_all()
+
+
+def _hurry_boots() -> None:
+    """Someone waits for a session: every sandbox this worker started goes back to nice 0
+    (those booting at ``boot_nice`` would otherwise crawl on a busy machine)."""
+    for child in children(os.getpid()):
+        try:
+            with open(f"/proc/{child}/comm") as handle:
+                if handle.read().strip() != "bwrap":
+                    continue
+        except OSError:
+            continue
+        set_nice(child, 0)

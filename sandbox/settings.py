@@ -44,7 +44,8 @@ class SandboxSettings:
 
     kernel_python: Path = field(default_factory=default_kernel_python)
     datasets_dir: Path | None = None
-    runtime_dir: Path = Path("/tmp/opencapacity-sandbox")
+    #: Per-kernel directories; refused unless owned by the worker's user and not group/world writable.
+    runtime_dir: Path = Path("/tmp/opencapacity-sandbox")  # noqa: S108 - checked by policy.make_workdir
     bwrap: Path = Path("/usr/bin/bwrap")
     limits: Limits = field(default_factory=Limits)
     #: Modules imported in every kernel and judge before the learner's code (warm start).
@@ -58,3 +59,6 @@ class PoolSettings:
 
     size: int = 2
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    #: Nice value of sessions while they boot (0 to 19): refills leave the CPU to grading. They
+    #: are set back to 0 when handed out, or as soon as someone has to wait for a session.
+    boot_nice: int = 10  # procs.BOOT_NICE

@@ -50,7 +50,9 @@ def sandbox_settings() -> SandboxSettings:
 
 @pytest.fixture(scope="session")
 def pool(sandbox_settings: SandboxSettings) -> Iterator[KernelPool]:
-    with KernelPool(PoolSettings(size=2, sandbox=sandbox_settings)) as warm:
+    # Boot at normal priority: the suite must not depend on how busy the machine is otherwise
+    # (test_pool.py covers booting at a low priority).
+    with KernelPool(PoolSettings(size=2, sandbox=sandbox_settings, boot_nice=0)) as warm:
         yield warm
 
 
@@ -73,3 +75,7 @@ def assert_nothing_left(session: Session | None) -> None:
     assert session.kernel.workdir is not None and not session.kernel.workdir.exists()
     for cgroup in (session.kernel.cgroup, session.judge.cgroup):
         assert cgroup is None or not cgroup.exists()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kernel: starts real sandboxed kernels (slow, needs bwrap)")

@@ -39,6 +39,8 @@ CHEATS = {
     "inspect-caller-frames.ipynb": ("graded", 0.0),
     "patch-kernel-replies.ipynb": ("graded", 0.0),
     "forge-judge-answers.ipynb": ("graded", 0.0),
+    # a correct function behind a removed agent: the judge never sees it, and nothing crashes
+    "break-the-agent.ipynb": ("graded", 0.0),
     "settrace-and-threads.ipynb": ("graded", 0.0),
     "subclass-result-type.ipynb": ("graded", 0.0),
     "edit-test-cells.ipynb": ("graded", 0.0),
@@ -183,7 +185,7 @@ def test_otter_master_against_its_own_solution(grader: Grader, fixture_notebooks
 
 
 def test_otter_released_student_notebook_scores_little(grader: Grader, fixture_notebooks: Path) -> None:
-    status, score, passed = _grade_fixture(
+    status, _score, passed = _grade_fixture(
         grader,
         fixture_notebooks,
         "otter/example-correct/autograder/example.ipynb",
@@ -195,7 +197,7 @@ def test_otter_released_student_notebook_scores_little(grader: Grader, fixture_n
 
 
 def test_otter_exception_tests(grader: Grader, fixture_notebooks: Path) -> None:
-    status, score, passed = _grade_fixture(
+    status, _score, passed = _grade_fixture(
         grader, fixture_notebooks, "otter/exception-example.ipynb", "otter/exception-example.ipynb"
     )
     assert status == "graded"
