@@ -51,6 +51,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 INSTALLED_APPS = [
     "lms.accounts",
     "lms.progress",
+    "lms.insights",
     "courses",
     "wagtail_localize",
     "wagtail_localize.locales",
@@ -251,6 +252,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-submissions": {"task": "lms.progress.tasks.requeue_stale_submissions", "schedule": 60.0},
+    # Dashboards read rollups only: recent months every 15 minutes, everything nightly (docs/insights.md).
+    "refresh-insights": {"task": "lms.insights.tasks.refresh_insights", "schedule": 900.0},
+    "rebuild-insights": {"task": "lms.insights.tasks.rebuild_insights", "schedule": 86400.0},
 }
 
 # Grading. The engine's own limits (per cell, per submission) sit inside Celery's soft and hard limits.

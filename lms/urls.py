@@ -15,6 +15,7 @@ urlpatterns = [
     path("cms/", include(wagtailadmin_urls)),
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
+    path("api/v1/insights/", include("lms.insights.api_urls")),
 ]
 
 if settings.SERVE_MEDIA:
@@ -27,6 +28,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("lms.accounts.urls")),
     path("learning/", include("lms.progress.urls")),
+    path("insights/", include("lms.insights.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=True,
 )

@@ -1,0 +1,242 @@
+"""Synthetic learners and activity for demonstrations and benchmarks (`manage.py simulate_activity`).
+
+Rows are written in bulk: bulk_create everywhere, and COPY on PostgreSQL, with ids assigned here so
+that the tables can be filled without reading anything back. Everything is reproducible from the seed.
+"""
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from courses.models import CoursePage, Exercise, ExerciseFormat, LessonPage
+from lms.accounts.models import AgeBand, Gender, Profile, Role
+from lms.accounts.services import training_centre_create
+from lms.progress.models import Enrollment, LessonCompletion, Submission
+
+# Country, weight, the language most learners there read. Mostly the network's developing countries.
+COUNTRY_MIX = (
+    ("NG", 9, "en"), ("KE", 7, "en"), ("IN", 9, "en"), ("BD", 5, "en"), ("PK", 5, "en"), ("EG", 6, "ar"),
+    ("MA", 4, "fr"), ("SN", 3, "fr"), ("CI", 3, "fr"), ("CD", 3, "fr"), ("RW", 3, "en"), ("ET", 4, "en"),
+    ("GH", 3, "en"), ("TZ", 3, "en"), ("UG", 2, "en"), ("JO", 2, "ar"), ("LB", 1, "ar"), ("YE", 1, "ar"),
+    ("TN", 2, "fr"), ("DZ", 2, "ar"), ("SD", 1, "ar"), ("ID", 5, "en"), ("VN", 3, "en"), ("PH", 4, "en"),
+    ("KH", 1, "en"), ("NP", 2, "en"), ("AF", 1, "en"), ("KZ", 2, "ru"), ("UZ", 2, "ru"), ("KG", 1, "ru"),
+    ("TJ", 1, "ru"), ("BR", 3, "es"), ("MX", 3, "es"), ("CO", 2, "es"), ("PE", 2, "es"), ("BO", 1, "es"),
+    ("HT", 1, "fr"), ("GT", 1, "es"), ("CN", 2, "zh-hans"), ("FJ", 1, "en"), ("PG", 1, "en"), ("WS", 1, "en"),
+    ("JM", 1, "en"), ("MV", 1, "en"), ("BT", 1, "en"), ("MN", 1, "ru"), ("ZM", 1, "en"), ("MW", 1, "en"),
+)  # fmt: skip
+CITIES = ("Capital", "Second City", "Coast")
+NO_COUNTRY_SHARE = 0.03
+CONSENT_SHARE = 0.4
+PERIOD_DAYS = 540
+
+
+@dataclass
+class SimulationReport:
+    learners: int
+    enrollments: int
+    lesson_completions: int
+    submissions: int
+
+    @property
+    def activity_rows(self) -> int:
+        return self.enrollments + self.lesson_completions + self.submissions
+
+
+def _course_plan() -> list[tuple[str, list[str]]]:
+    """(course key, lesson keys) for every course, loading the shipped content if there is none."""
+    if not CoursePage.objects.exists():
+        from courses.content_loader import load_content
+
+        load_content(Path(settings.BASE_DIR) / "content")
+    plan = []
+    for course in CoursePage.objects.filter(locale__language_code="en", alias_of__isnull=True):
+        lessons = list(LessonPage.objects.descendant_of(course).values_list("translation_key", flat=True))
+        plan.append((str(course.translation_key), [str(key) for key in lessons]))
+    if not plan:
+        raise RuntimeError("No course to simulate activity in.")
+    return plan
+
+
+def _exercises() -> list[int]:
+    ids = list(Exercise.objects.values_list("pk", flat=True)[:5])
+    for n in range(1, 4 - len(ids)):
+        exercise, _created = Exercise.objects.get_or_create(
+            slug=f"simulated-exercise-{n}",
+            defaults={
+                "title": f"Simulated exercise {n}",
+                "notebook": {},
+                "format": ExerciseFormat.NATIVE,
+                "max_score": 10,
+            },
+        )
+        ids.append(exercise.pk)
+    return ids
+
+
+def _next_id(model: type[models.Model]) -> int:
+    return (model.objects.aggregate(top=models.Max("pk"))["top"] or 0) + 1
+
+
+def _copy(model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """PostgreSQL COPY of plain tuples; None becomes NULL."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"  # noqa: S608
+        )
+
+
+def _write(model: type[models.Model], columns: Sequence[str], rows: list[tuple]) -> None:
+    if connection.vendor == "postgresql":
+        _copy(model, columns, rows)
+        return
+    attnames = [model._meta.get_field(c[:-3] if c.endswith("_id") and c != "id" else c).attname for c in columns]
+    objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+    model.objects.bulk_create(objects, batch_size=2000)
+
+
+def _json_fields(row: tuple) -> tuple:
+    # COPY takes JSON as text; the ORM wants Python objects for the notebook and feedback columns.
+    return (*row[:5], {}, *row[6:9], {}, *row[10:])
+
+
+def activity_simulate(
+    *, learners: int, seed: int, now: datetime | None = None, days: int = PERIOD_DAYS
+) -> SimulationReport:
+    """Create `learners` synthetic learners with enrollments, lesson completions and submissions."""
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
+    now = now or timezone.now()
+    plan = _course_plan()
+    exercises = _exercises()
+    centres: dict[str, list[int]] = {}
+    for code, _weight, _language in COUNTRY_MIX:
+        centres[code] = [
+            training_centre_create(name=f"{code} AI Training Centre {i + 1}", country=code, city=CITIES[i]).pk
+            for i in range(rng.randint(1, 3))
+        ]
+    codes = [code for code, _w, _l in COUNTRY_MIX]
+    weights = [weight for _c, weight, _l in COUNTRY_MIX]
+    home_language = {code: language for code, _w, language in COUNTRY_MIX}
+    languages = [code for code, _name in settings.LANGUAGES]
+    genders, ages = Gender.values, AgeBand.values
+    start = now - timedelta(days=days)
+    span = (now - start).total_seconds()
+
+    user_id, profile_id = _next_id(User), _next_id(Profile)
+    enrollment_id, completion_id, submission_id = _next_id(Enrollment), _next_id(LessonCompletion), _next_id(Submission)
+    users, profiles, enrollments, completions, submissions = [], [], [], [], []
+    prefix = f"sim{seed}-{user_id}"
+    for n in range(learners):
+        uid = user_id + n
+        joined = start + timedelta(seconds=span * rng.random() ** 0.7)  # more people joined recently
+        users.append((uid, "!", f"{prefix}-{n}", f"{prefix}-{n}@example.invalid", "", "", False, False, True, joined))
+        country = "" if rng.random() < NO_COUNTRY_SHARE else rng.choices(codes, weights)[0]
+        language = home_language.get(country, "en") if rng.random() < 0.8 else rng.choice(languages)
+        centre = rng.choice(centres[country]) if country and rng.random() < 0.8 else None
+        consent = rng.random() < CONSENT_SHARE
+        gender = rng.choices(genders, (48, 50, 2))[0] if consent and rng.random() < 0.95 else ""
+        age = rng.choices(ages, (3, 35, 35, 18, 7, 2))[0] if consent and rng.random() < 0.95 else ""
+        profiles.append(
+            (
+                profile_id + n,
+                uid,
+                "",
+                country,
+                language,
+                centre,
+                Role.LEARNER,
+                "",
+                consent,
+                joined if consent else None,
+                gender,
+                age,
+                joined,
+            )
+        )
+        for course_key, lessons in rng.sample(plan, k=min(len(plan), rng.choice((1, 1, 1, 2, 3)))):
+            enrolled = joined + timedelta(seconds=(now - joined).total_seconds() * rng.random() * 0.3)
+            done = rng.randint(0, len(lessons))
+            last = enrolled
+            for lesson_key in lessons[:done]:
+                last = last + timedelta(seconds=(now - last).total_seconds() * rng.random() * 0.4)
+                completions.append((completion_id, uid, course_key, lesson_key, last))
+                completion_id += 1
+            completed_at = last if lessons and done == len(lessons) else None
+            visited = last + timedelta(seconds=(now - last).total_seconds() * rng.random() * 0.2)
+            enrollments.append(
+                (enrollment_id, uid, course_key, enrolled, lessons[0] if lessons else None, visited, completed_at)
+            )
+            enrollment_id += 1
+            for _attempt in range(rng.choice((0, 0, 1, 2, 3))):
+                exercise = rng.choice(exercises)
+                at = enrolled + timedelta(seconds=(now - enrolled).total_seconds() * rng.random())
+                score = round(rng.betavariate(5, 2) * 10, 1)
+                submissions.append(
+                    (
+                        submission_id,
+                        uid,
+                        exercise,
+                        "submit",
+                        "graded",
+                        "{}",
+                        "graded",
+                        score,
+                        10.0,
+                        "{}",
+                        "",
+                        1,
+                        at,
+                        at,
+                        at,
+                        at,
+                    )
+                )
+                submission_id += 1
+    with transaction.atomic():
+        user_columns = (
+            "id",
+            "password",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "is_staff",
+            "is_superuser",
+            "is_active",
+            "date_joined",
+        )
+        _write(User, user_columns, users)
+        _write(
+            Profile,
+            ("id", "user_id", "display_name", "country", "preferred_language", "centre_id", "role", "analyst_countries",
+             "consents_to_statistics", "consent_updated_at", "gender", "age_band", "created_at"),
+            profiles,
+        )  # fmt: skip
+        _write(
+            Enrollment,
+            ("id", "user_id", "course_key", "enrolled_at", "last_lesson_key", "last_visited_at", "completed_at"),
+            enrollments,
+        )
+        _write(LessonCompletion, ("id", "user_id", "course_key", "lesson_key", "completed_at"), completions)
+        created_at = Submission._meta.get_field("created_at")
+        created_at.auto_now_add = False  # keep the simulated history's timestamps
+        try:
+            _write(
+                Submission,
+                ("id", "user_id", "exercise_id", "kind", "status", "notebook", "verdict", "score", "max_score",
+                 "feedback", "error", "deliveries", "created_at", "queued_at", "started_at", "finished_at"),
+                submissions if connection.vendor == "postgresql" else [_json_fields(row) for row in submissions],
+            )  # fmt: skip
+        finally:
+            created_at.auto_now_add = True
+    return SimulationReport(len(users), len(enrollments), len(completions), len(submissions))
