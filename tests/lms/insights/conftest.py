@@ -14,9 +14,6 @@ from lms.accounts.models import Profile, Role
 from lms.accounts.services import role_assign
 from lms.progress.models import Enrollment, LessonCompletion, Submission
 
-# The browser fixtures (Debian's Chromium through Playwright) are the end-to-end suite's own.
-from tests.e2e.conftest import browser, page, screenshot  # noqa: F401
-
 _serial = itertools.count(1)
 
 
