@@ -46,10 +46,10 @@ def exercise_release(exercise: Exercise) -> dict[str, Any]:
 
 
 def answer_keys(release: dict[str, Any]) -> list[str]:
-    return [key for cell in release["cells"] if (key := _answer_key(cell))]
+    return [key for cell in release["cells"] if (key := answer_key(cell))]
 
 
-def _answer_key(cell: dict[str, Any]) -> str:
+def answer_key(cell: dict[str, Any]) -> str:
     return str(cell.get("metadata", {}).get("opencapacity", {}).get("answer", ""))
 
 
@@ -57,6 +57,6 @@ def learner_notebook(release: dict[str, Any], answers: dict[str, str]) -> dict[s
     """The released notebook with the learner's text in its answer cells, as the engine expects it."""
     cells = []
     for cell in release["cells"]:
-        key = _answer_key(cell)
+        key = answer_key(cell)
         cells.append({**cell, "source": answers[key]} if key in answers else cell)
     return {**release, "cells": cells}

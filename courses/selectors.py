@@ -248,14 +248,14 @@ def exercise_view(*, exercise: Any, user: Any) -> ExerciseView:
     """What a learner sees of an exercise: the released notebook and their own last attempts."""
     from courses.blocks import highlight_code
     from courses.content_format import markdown_to_html
-    from courses.exercises import exercise_release
+    from courses.exercises import answer_key, exercise_release
     from lms.progress.models import Submission
 
     release = exercise_release(exercise)
     cells = []
     for cell in release["cells"]:
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-        key = str(cell.get("metadata", {}).get("opencapacity", {}).get("answer", ""))
+        key = answer_key(cell)
         if cell["cell_type"] == "markdown" and not key:
             cells.append(ExerciseCellView(kind="text", html=_safe_html(markdown_to_html(source))))
         elif key:
