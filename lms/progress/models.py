@@ -80,3 +80,27 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk} ({self.status})"
+
+
+class Certificate(models.Model):
+    """Proof that a learner completed a course. Anyone holding ``code`` can verify it on a public
+    page, which shows the name on the certificate but never the learner's e-mail."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certificates")
+    course_key = models.UUIDField(_("course"))
+    # Unguessable, short enough to type from a printed page; unique across the deployment.
+    code = models.CharField(_("verification code"), max_length=20, unique=True)
+    # What the certificate says, frozen at issue time: later renames do not rewrite it.
+    learner_name = models.CharField(_("name on the certificate"), max_length=200)
+    course_title = models.CharField(_("course title"), max_length=255)
+    language = models.CharField(_("language"), max_length=10)
+    issued_at = models.DateTimeField(_("issued at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "course_key"], name="one_certificate_per_course")]
+        indexes = [models.Index(fields=["course_key", "issued_at"])]
+        verbose_name = _("certificate")
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.user_id} in {self.course_key})"
