@@ -24,6 +24,7 @@ from .results import CellOutput, GradeResult, ManualItem, RunResult, TestResult
 from .settings import Limits, SandboxSettings
 
 if TYPE_CHECKING:
+    from .forkserver import ForkServer
     from .pool import KernelPool
 
 MAX_SUBMISSION_BYTES = 16 * 1024**2
@@ -52,16 +53,17 @@ class Session:
             self.destroyed.set()
 
 
-def start_session(settings: SandboxSettings, nice: int = 0) -> Session:
-    """Start a kernel and a judge side by side (they boot in parallel), at priority ``nice``.
+def start_session(settings: SandboxSettings, nice: int = 0, forkserver: ForkServer | None = None) -> Session:
+    """Start a kernel and a judge side by side (they boot in parallel), at priority ``nice``:
+    forked warm from ``forkserver``, or each booted cold in its own bubblewrap.
 
     Both are spawned from the calling thread: bwrap's --die-with-parent follows the spawning
     thread, so the caller's thread must outlive the session.
     """
-    judge = SandboxedJudge(settings)
+    judge = SandboxedJudge(settings, forkserver)
     judge.launch(nice)
     try:
-        kernel = SandboxedKernel(settings)
+        kernel = SandboxedKernel(settings, forkserver)
         kernel.start(nice)
     except BaseException:
         judge.destroy()

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import policy, procs
 from .errors import KernelStartError, SubmissionEnded
+from .forkserver import ForkedSandbox, ForkServer
 from .settings import SandboxSettings
 
 _HERE = Path(__file__).resolve().parent
@@ -35,18 +36,24 @@ def judge_source(settings: SandboxSettings, nice: int = 0) -> str:
 
 
 class SandboxedJudge:
-    def __init__(self, settings: SandboxSettings | None = None) -> None:
+    def __init__(self, settings: SandboxSettings | None = None, forkserver: ForkServer | None = None) -> None:
         self.settings = settings or SandboxSettings()
         self.runtime = policy.check_available(self.settings)
+        #: Fork a warm judge from this zygote instead of booting one cold in its own bwrap.
+        self.forkserver = forkserver
+        self._forked: ForkedSandbox | None = None
         self.workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        #: The judge's stdin (we write) and stdout (we read).
+        self._to_judge: Any = None
+        self._from_judge: int | None = None
         self._buffer = b""
         self.cgroup: Path | None = None
         self.pid_namespace: str | None = None
         self._pidns: procs.PidNamespace | None = None
 
     def __enter__(self) -> SandboxedJudge:
-        if self._process is None:
+        if self._to_judge is None:
             self.start()
         return self
 
@@ -60,6 +67,9 @@ class SandboxedJudge:
     def launch(self, nice: int = 0) -> None:
         """Spawn the sandbox. bwrap's --die-with-parent follows the spawning *thread*, so call
         this from a thread that outlives the judge. ``nice``: priority while booting."""
+        if self.forkserver is not None:
+            self._launch_forked(self.forkserver)
+            return
         self.workdir = policy.make_workdir(self.settings, "j-")
         cmd = policy.bwrap_command(self.settings, self.runtime, self.workdir, judge_source(self.settings, nice))
         self.cgroup = policy.create_pids_cgroup(self.workdir.name, self.settings.limits.processes)
@@ -77,6 +87,27 @@ class SandboxedJudge:
             )
         finally:
             log.close()
+        self._to_judge = self._process.stdin
+        self._from_judge = self._process.stdout.fileno() if self._process.stdout else None
+
+    def _launch_forked(self, server: ForkServer) -> None:
+        self.workdir = server.make_workdir("j-")
+        stdin_read, stdin_write = os.pipe()
+        stdout_read, stdout_write = os.pipe()
+        try:
+            with open(self.workdir.with_suffix(".log"), "wb") as log:
+                self._forked = server.spawn("judge", self.workdir, [stdin_read, stdout_write, log.fileno()])
+        except BaseException:
+            for fd in (stdin_write, stdout_read):
+                os.close(fd)
+            policy.remove_workdir(self.workdir)
+            raise
+        finally:
+            os.close(stdin_read)
+            os.close(stdout_write)
+        self.cgroup = self._forked.cgroup
+        self._to_judge = os.fdopen(stdin_write, "wb")
+        self._from_judge = stdout_read
 
     def wait_ready(self) -> None:
         try:
@@ -87,6 +118,9 @@ class SandboxedJudge:
         if ready.get("op") != "ready":
             self.destroy()
             raise KernelStartError.from_output("judge", repr(ready))
+        if self._forked is not None:
+            self.pid_namespace = self._forked.pid_namespace
+            return
         self._pidns = procs.find_namespace(self._process.pid if self._process else None)
         self.pid_namespace = self._pidns.namespace if self._pidns else None
 
@@ -95,20 +129,19 @@ class SandboxedJudge:
         procs.set_nice(self._process.pid if self._process else None, 0)
 
     def send(self, message: dict[str, Any]) -> None:
-        process = self._process
-        if process is None or process.stdin is None:
+        stream = self._to_judge
+        if stream is None:
             raise SubmissionEnded("crashed", "the judge is not running")
         try:
-            process.stdin.write(json.dumps(message).encode() + b"\n")
-            process.stdin.flush()
+            stream.write(json.dumps(message).encode() + b"\n")
+            stream.flush()
         except OSError as exc:
             raise SubmissionEnded("crashed", "the judge went away: " + self._log_tail()) from exc
 
     def receive(self, deadline: float) -> dict[str, Any]:
-        process = self._process
-        if process is None or process.stdout is None:
+        fd = self._from_judge
+        if fd is None:
             raise SubmissionEnded("crashed", "the judge is not running")
-        fd = process.stdout.fileno()
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -135,11 +168,21 @@ class SandboxedJudge:
             return ""
 
     def destroy(self) -> None:
+        forked, self._forked = self._forked, None
+        if forked is not None:
+            forked.kill()
+            self.cgroup = None  # removed by kill()
+            with contextlib.suppress(OSError):
+                if self._to_judge is not None:
+                    self._to_judge.close()
+            if self._from_judge is not None:
+                os.close(self._from_judge)
+        self._to_judge = self._from_judge = None
         process, self._process = self._process, None
         if process is not None:
             procs.kill_sandbox(process, self._pidns)
             _wait_cgroup_empty(self.cgroup)
-            for stream in (process.stdin, process.stdout):
+            for stream in (process.stdin, process.stdout):  # closes _to_judge and _from_judge
                 if stream is not None:
                     with contextlib.suppress(OSError):
                         stream.close()

@@ -17,11 +17,13 @@ from typing import Any
 
 import zmq
 from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import KernelManager
 
 from . import policy, procs
 from .errors import KernelStartError, SubmissionEnded
+from .forkserver import ForkedSandbox, ForkServer
 from .results import CellOutput
 from .settings import SandboxSettings
 
@@ -112,9 +114,12 @@ def verdict_from_exit(code: int | None) -> str:
 class SandboxedKernel:
     """One kernel for one submission. Use as a context manager; it is never reused."""
 
-    def __init__(self, settings: SandboxSettings | None = None) -> None:
+    def __init__(self, settings: SandboxSettings | None = None, forkserver: ForkServer | None = None) -> None:
         self.settings = settings or SandboxSettings()
         self.runtime = policy.check_available(self.settings)
+        #: Fork a warm kernel from this zygote instead of booting one cold in its own bwrap.
+        self.forkserver = forkserver
+        self._forked: ForkedSandbox | None = None
         self.workdir: Path | None = None
         self.pid_namespace: str | None = None
         self._pidns: procs.PidNamespace | None = None
@@ -131,7 +136,7 @@ class SandboxedKernel:
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> SandboxedKernel:
-        if self._km is None:
+        if self._kc is None:
             self.start()
         return self
 
@@ -140,6 +145,9 @@ class SandboxedKernel:
 
     def start(self, nice: int = 0) -> None:
         """Boot the kernel; ``nice`` is its priority while booting (see :meth:`prioritise`)."""
+        if self.forkserver is not None:
+            self._start_forked(self.forkserver)
+            return
         self.workdir = policy.make_workdir(self.settings, "k-")
         self._log = self.workdir.with_suffix(".log")
         connection_file = str(self.workdir / "kernel.json")
@@ -187,7 +195,39 @@ class SandboxedKernel:
         self.pid_namespace = self._pidns.namespace if self._pidns else None
         self._output_bytes = 0
 
+    def _start_forked(self, server: ForkServer) -> None:
+        self.workdir = server.make_workdir("k-")
+        self._log = self.workdir.with_suffix(".log")
+        connection_file = str(self.workdir / "kernel.json")
+        write_connection_file(connection_file, transport="ipc", ip=str(self.workdir / "ipc"))
+        try:
+            with open(self._log, "wb") as log:
+                self._forked = server.spawn("kernel", self.workdir, [log.fileno()], connection_file=connection_file)
+            self.cgroup = self._forked.cgroup
+            kc = BlockingKernelClient(connection_file=connection_file)
+            kc.load_connection_file()
+            kc.start_channels()
+            self._kc = kc
+            deadline = time.monotonic() + self.settings.startup_seconds
+            while True:
+                if not self._forked.is_alive():
+                    raise KernelStartError.from_output("kernel", self._read_log())
+                try:
+                    kc.wait_for_ready(timeout=0.5)
+                    break
+                except RuntimeError:
+                    if time.monotonic() > deadline:
+                        raise KernelStartError.from_output("kernel", self._read_log()) from None
+        except BaseException:
+            self.destroy()
+            raise
+        self._pidns = procs.PidNamespace(self._forked.pid_namespace or "", self._forked.init_pid)
+        self.pid_namespace = self._forked.pid_namespace
+        self._output_bytes = 0
+
     def _pid(self) -> int | None:
+        if self._forked is not None:
+            return self._forked.init_pid
         process = getattr(self._km.provisioner, "process", None) if self._km else None
         return None if process is None else int(process.pid)
 
@@ -203,9 +243,13 @@ class SandboxedKernel:
 
     @property
     def alive(self) -> bool:
+        if self._forked is not None:
+            return self._forked.is_alive()
         return self._km is not None and self._km.has_kernel and self._km.is_alive()
 
     def exit_code(self) -> int | None:
+        if self._forked is not None:
+            return self._forked.exit_code()
         provisioner = self._km.provisioner if self._km else None
         process = getattr(provisioner, "process", None)
         if process is None:
@@ -224,6 +268,10 @@ class SandboxedKernel:
         if kc is not None:
             with contextlib.suppress(Exception):  # best effort on an already broken kernel
                 kc.stop_channels()
+        forked, self._forked = self._forked, None
+        if forked is not None:
+            forked.kill()
+            self.cgroup = None  # removed by kill()
         if km is not None:
             # Never km.shutdown_kernel(): it asks the kernel to exit and waits for a reply; a
             # kernel is never reused, so it is killed outright.
@@ -255,7 +303,7 @@ class SandboxedKernel:
         handles requests in order, so the agent starts once this cell is done, one round trip early.
         """
         kc = self._kc
-        if kc is None or self._km is None:
+        if kc is None:
             raise SubmissionEnded("crashed", "the kernel is not running")
         limits = self.settings.limits
         started = time.monotonic()
@@ -286,7 +334,7 @@ class SandboxedKernel:
                 raise SubmissionEnded("time limit", f"a cell ran longer than {timeout:g} s")
             events = dict(poller.poll(int(min(remaining, 0.2) * 1000) + 1))
             if not events:
-                if not self._km.is_alive():
+                if not self.alive:
                     raise SubmissionEnded(verdict_from_exit(self.exit_code()), "the kernel died")
                 continue
             if iopub in events:
@@ -409,7 +457,7 @@ class SandboxedKernel:
         """Wait until ``sock`` is readable, counting the kernel's output meanwhile. False if the
         agent's execute request ended first (the agent is gone while the kernel lives on)."""
         kc = self._kc
-        if kc is None or self._km is None:
+        if kc is None:
             raise SubmissionEnded("crashed", "the kernel is not running")
         if self._agent_ended:
             return bool(select.select([sock], [], [], 0)[0])
@@ -427,7 +475,7 @@ class SandboxedKernel:
                 raise SubmissionEnded("time limit", "a test ran longer than its limit")
             events = dict(poller.poll(int(min(remaining, 0.2) * 1000) + 1))
             if not events:
-                if not self._km.is_alive():
+                if not self.alive:
                     raise SubmissionEnded(verdict_from_exit(self.exit_code()), "the kernel died")
                 continue
             if iopub in events:

@@ -1,5 +1,8 @@
 """A warm pool of sandboxed sessions (kernel + judge), one per submission, never reused.
 
+With ``PoolSettings.fork_server`` (the default) sessions are forked from a sandboxed zygote that
+imported the AI stack once (sandbox/forkserver.py): a refill costs milliseconds of CPU instead
+of seconds, so refilling no longer competes with grading.
 Sessions are started by a background thread that lives as long as the pool: bwrap's
 --die-with-parent is tied to the spawning thread, so sessions must not be started from
 short-lived threads. Refills keep out of the way of grading: they boot at the lowest CPU priority
@@ -15,6 +18,7 @@ import time
 from collections import deque
 
 from .errors import KernelStartError, SandboxError
+from .forkserver import ForkServer
 from .grader import Session, start_session
 from .policy import check_available
 from .procs import children, set_nice
@@ -36,6 +40,8 @@ class KernelPool:
         self._reapers: list[threading.Thread] = []
         #: Sessions handed out and not yet retired: submissions being graded.
         self._in_use = 0
+        #: Started and restarted by the refill thread, which outlives it (--die-with-parent).
+        self._forkserver: ForkServer | None = None
         self._thread = threading.Thread(target=self._refill, name="sandbox-pool", daemon=True)
         self._thread.start()
 
@@ -104,6 +110,7 @@ class KernelPool:
             session.destroy()
         for reaper in list(self._reapers):
             reaper.join(timeout=30)
+        self._stop_forkserver()
 
     def _refill(self) -> None:
         while True:
@@ -116,8 +123,9 @@ class KernelPool:
                 if self._closed:
                     return
             try:
-                # Booting at low priority keeps refills from slowing the submission being graded.
-                session = start_session(self.settings.sandbox, nice=self.settings.boot_nice)
+                forkserver = self._ensure_forkserver()
+                # Booting at low priority keeps cold refills from slowing the submission being graded.
+                session = start_session(self.settings.sandbox, nice=self.settings.boot_nice, forkserver=forkserver)
             except SandboxError as exc:
                 self._last_error = exc
                 self._failures += 1
@@ -130,6 +138,22 @@ class KernelPool:
                     return
                 self._ready.append(session)
                 self._cond.notify_all()
+
+    def _ensure_forkserver(self) -> ForkServer | None:
+        """The zygote, (re)started here if it died: only from the refill thread."""
+        if not self.settings.fork_server:
+            return None
+        if self._forkserver is not None and not self._forkserver.alive:
+            self._forkserver.close()
+            self._forkserver = None
+        if self._forkserver is None:
+            self._forkserver = ForkServer(self.settings.sandbox)
+        return self._forkserver
+
+    def _stop_forkserver(self) -> None:
+        server, self._forkserver = self._forkserver, None
+        if server is not None:
+            server.close()
 
 
 def _hurry_boots() -> None:

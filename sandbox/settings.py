@@ -62,3 +62,6 @@ class PoolSettings:
     #: Nice value of sessions while they boot (0 to 19): refills leave the CPU to grading. They
     #: are set back to 0 when handed out, or as soon as someone has to wait for a session.
     boot_nice: int = 10  # procs.BOOT_NICE
+    #: Fork sessions from a warm, sandboxed zygote (sandbox/forkserver.py) rather than booting
+    #: each kernel and judge cold in its own bubblewrap.
+    fork_server: bool = True

@@ -34,7 +34,7 @@ ABUSE = {
     "read-proc1-environ": ("graded", "PATH", "opencapacity-selftest-secret"),
     "read-project-and-database": ("graded", "FOUND []", ""),
     "read-root": ("graded", "ROOT ['.pyenv']", ""),
-    "read-other-kernels": ("graded", "KERNELS ['/tmp/opencapacity-sandbox/k-", "j-"),
+    "read-other-kernels": ("graded", "OTHERS []", "j-"),
     "write-site-packages": ("graded", "Read-only file system", ""),
     "write-project": ("graded", "Error", ""),
     "fill-tmp-one-huge-file": ("file size limit", "", ""),

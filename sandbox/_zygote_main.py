@@ -1,0 +1,388 @@
+# mypy: ignore-errors
+# (source text executed inside the zygote's sandbox, never imported by the worker)
+"""The zygote: one sandboxed process per worker that imports the AI stack once and forks every
+kernel and judge from that warm image, each into namespaces, a /tmp and limits of its own.
+
+It runs inside bubblewrap (the same policy as a cold kernel) and never runs learner code. The
+host prepends ``SPEC`` (what to preload, the agent, wire and judge sources, the control fd) and
+talks to it over a SOCK_SEQPACKET socket: one JSON request per packet, file descriptors attached.
+
+A sandbox forked from here is three processes:
+
+    zygote ── intermediary (old pid namespace; waits, reports the exit status)
+                  └── init (pid 1 of a new pid namespace: reaps, exits with the payload)
+                         └── payload (the ipykernel, or the judge)
+
+The intermediary unshares user, mount, pid, net, ipc and uts namespaces, gives the sandbox a
+fresh size-capped /tmp and /dev/shm, hides /proc (it would list the other sandboxes) and every
+other sandbox's directory, then waits for the host to put it in its own pids cgroup. Init and
+the payload drop every capability and set no_new_privs, so nothing learner code does can undo
+those mounts. Memory is copied on write: no two sandboxes share writable memory.
+"""
+
+import contextlib
+import ctypes
+import gc
+import json
+import os
+import random
+import select
+import signal
+import socket
+import sys
+import threading
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+_CAP_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    _check(
+        _libc.mount(
+            source.encode() if source else None,
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def _drop_privileges():
+    """No capability in any set, none to regain (bounding set, no_new_privs)."""
+    cap = 0
+    while _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+        cap += 1
+    header = _CapHeader(_CAP_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _isolate(spec, workdir, proc_fd):
+    """In the intermediary: new namespaces, and a mount view that shows no other sandbox."""
+    uid, gid = os.getuid(), os.getgid()
+    _check(
+        _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS),
+        "unshare",
+    )
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        fd = os.open(f"self/{name}", os.O_WRONLY, dir_fd=proc_fd)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    hidden = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    # /proc lists every sandbox this zygote forked: hide it. Its tmpfs first serves as a
+    # staging point for this sandbox's own directory while /tmp is replaced.
+    _mount("tmpfs", "/proc", "tmpfs", hidden, "size=64k,mode=700")
+    os.mkdir("/proc/own")
+    _mount(workdir, "/proc/own", None, MS_BIND)
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(spec['tmp_bytes'])},mode=1777")
+    os.makedirs(workdir, mode=0o755)
+    _mount("/proc/own", workdir, None, MS_BIND)
+    _check(_libc.umount2(b"/proc/own", MNT_DETACH), "umount staging")
+    os.rmdir("/proc/own")
+    _mount(None, "/proc", None, MS_REMOUNT | MS_RDONLY | hidden, "size=64k,mode=555")
+    _mount("tmpfs", "/dev/shm", "tmpfs", hidden, "size=16m,mode=1777")
+    if os.path.isdir("/dev/pts"):
+        _mount("tmpfs", "/dev/pts", "tmpfs", hidden | MS_RDONLY, "size=4k,mode=555")
+    os.chdir("/tmp")
+
+
+def _close_all_but(keep):
+    highest = os.sysconf("SC_OPEN_MAX")
+    low = 0
+    for fd in [*sorted(keep), highest]:
+        if low < fd:
+            os.closerange(low, fd)
+        low = fd + 1
+
+
+def _apply_limits(limits):
+    import resource
+
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), tuple(value))
+    os.umask(0o077)
+
+
+def _reseed():
+    """Every sandbox would otherwise draw the same 'random' numbers as its siblings."""
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(int.from_bytes(os.urandom(4), "little"))
+
+
+def _run_payload(kind, request, spec, fds):
+    """In the payload process: plumbing, limits, then the kernel or the judge. Never returns."""
+    if kind == "judge":
+        stdin, stdout, log = fds
+        os.dup2(stdin, 0)
+        os.dup2(stdout, 1)
+        os.dup2(log, 2)
+    else:
+        (log,) = fds
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+    _close_all_but({0, 1, 2})
+    _apply_limits(spec["rlimits"])
+    _reseed()
+    if kind == "judge":
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115
+        namespace = {
+            "__name__": "__main__",
+            "WIRE_SOURCE": spec["wire"],
+            "PRELOAD": (),
+            "WARMUP": "",
+        }
+        exec(compile(spec["judge"], "<judge>", "exec"), namespace)  # noqa: S102 - the host's own code
+        os._exit(0)
+    import runpy
+
+    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    try:
+        runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    finally:
+        os._exit(0)
+
+
+def _init(kind, request, spec, fds):
+    """Pid 1 of the sandbox: start the payload, reap everything, exit as the payload did. Killing
+    this process (from outside) kills every process of the sandbox."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _drop_privileges()
+    payload = os.fork()
+    if payload == 0:
+        try:
+            _run_payload(kind, request, spec, fds)
+        finally:
+            os._exit(70)
+    for fd in fds:
+        os.close(fd)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(70)
+        if pid == payload:
+            if os.WIFSIGNALED(status):
+                os._exit(128 + os.WTERMSIG(status))
+            os._exit(os.WEXITSTATUS(status))
+
+
+def _intermediary(request, spec, fds, go_read, report_write):
+    """Between the zygote and the sandbox: isolate, wait for the host's go, fork the init, report
+    the init's pid, then wait for it and exit with its status."""
+    try:
+        os.setsid()
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+        _isolate(spec, request["workdir"], proc_fd)
+        os.close(proc_fd)
+        if os.read(go_read, 1) != b"g":
+            os._exit(71)
+        os.close(go_read)
+        init = os.fork()
+        if init == 0:
+            os.close(report_write)
+            _init(request["kind"], request, spec, fds)
+        for fd in fds:
+            os.close(fd)
+        os.write(report_write, str(init).encode())
+        os.close(report_write)
+        _, status = os.waitpid(init, 0)
+        if os.WIFSIGNALED(status):
+            os._exit(128 + os.WTERMSIG(status))
+        os._exit(os.WEXITSTATUS(status))
+    except BaseException as exc:  # noqa: BLE001 - reported through the exit status and the log
+        try:
+            os.write(2, f"sandbox setup failed: {exc!r}\n".encode())
+        finally:
+            os._exit(72)
+
+
+class Zygote:
+    def __init__(self, spec, control):
+        self.spec = spec
+        self.control = control
+        # id -> {"pid": intermediary, "go": fd, "report": fd}
+        self.sandboxes = {}
+
+    def send(self, message):
+        self.control.send(json.dumps(message).encode())
+
+    def spawn(self, request, fds):
+        go_read, go_write = os.pipe()
+        report_read, report_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            self.control.close()
+            for other in self.sandboxes.values():
+                for key in ("go", "report"):
+                    if other.get(key) is not None:
+                        os.close(other[key])
+            os.close(go_write)
+            os.close(report_read)
+            _intermediary(request, self.spec, fds, go_read, report_write)
+        os.close(go_read)
+        os.close(report_write)
+        for fd in fds:
+            os.close(fd)
+        self.sandboxes[request["id"]] = {"pid": pid, "go": go_write, "report": report_read}
+        self.send({"op": "forked", "id": request["id"], "pid": pid})
+
+    def go(self, request):
+        entry = self.sandboxes.get(request["id"])
+        if entry is None or entry["go"] is None:
+            return
+        with contextlib.suppress(OSError):  # the intermediary died: the host learns it from "exited"
+            os.write(entry["go"], b"g")
+        os.close(entry["go"])
+        entry["go"] = None
+
+    def report(self, fd):
+        for key, entry in list(self.sandboxes.items()):
+            if entry["report"] == fd:
+                data = os.read(fd, 32)
+                os.close(fd)
+                entry["report"] = None
+                if data:
+                    self.send({"op": "started", "id": key, "pid": int(data)})
+                return
+
+    def reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            for key, entry in list(self.sandboxes.items()):
+                if entry["pid"] == pid:
+                    for name in ("go", "report"):
+                        if entry[name] is not None:
+                            os.close(entry[name])
+                    del self.sandboxes[key]
+                    self.send({"op": "exited", "id": key, "code": code})
+
+    def serve(self):
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        signal.set_wakeup_fd(wake_write)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.send({"op": "ready", "pid": os.getpid()})
+        while True:
+            reports = [e["report"] for e in self.sandboxes.values() if e["report"] is not None]
+            readable, _, _ = select.select([self.control, wake_read, *reports], [], [])
+            if wake_read in readable:
+                os.read(wake_read, 4096)
+            self.reap()
+            for fd in readable:
+                if fd in reports:
+                    self.report(fd)
+            if self.control in readable:
+                try:
+                    data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 8)
+                except OSError:
+                    os._exit(0)
+                if not data:
+                    os._exit(0)  # the host went away: so do we (and every sandbox with us)
+                request = json.loads(data)
+                if request["op"] == "spawn":
+                    self.spawn(request, fds)
+                elif request["op"] == "go":
+                    self.go(request)
+
+
+def _preload(spec):
+    """Import the stack and everything a kernel imports while it boots, once, here."""
+    import io
+    import types
+
+    for name in spec["preload"]:
+        with contextlib.suppress(Exception):
+            __import__(name)
+    exec(compile(spec["warmup"], "<warmup>", "exec"), {})  # noqa: S102 - the host's own boot code
+    agent = types.ModuleType("_oc_agent")
+    agent.WIRE_SOURCE = spec["wire"]
+    exec(compile(spec["agent"], "<agent>", "exec"), agent.__dict__)  # noqa: S102 - the host's own code
+    sys.modules["_oc_agent"] = agent
+    # The debugger would import debugpy in every kernel (~50 ms) and is no use in a sandbox.
+    with contextlib.suppress(Exception):
+        import ipykernel.ipkernel
+
+        ipykernel.ipkernel._is_debugpy_available = False
+    # What a kernel still imports while it initialises, learnt from one throw-away kernel.
+    read, write = os.pipe()
+    probe = os.fork()
+    if probe == 0:
+        os.close(read)
+        try:
+            before = set(sys.modules)
+            import jupyter_client.connect
+            from ipykernel.kernelapp import IPKernelApp
+
+            path = "/tmp/.oc-probe/kernel.json"
+            os.makedirs("/tmp/.oc-probe", exist_ok=True)
+            jupyter_client.connect.write_connection_file(path, transport="ipc", ip="/tmp/.oc-probe/ipc")
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                IPKernelApp.instance().initialize(["-f", path])
+            os.write(write, json.dumps(sorted(set(sys.modules) - before)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 1 << 16):
+        chunks.append(chunk)
+    os.close(read)
+    os.waitpid(probe, 0)
+    for name in json.loads(b"".join(chunks) or b"[]"):
+        with contextlib.suppress(Exception):
+            __import__(name)
+    # Keep the garbage collector's bookkeeping off the shared pages: fewer copies on write.
+    gc.collect()
+    gc.freeze()
+
+
+def main():
+    control = socket.socket(fileno=SPEC["control_fd"])  # noqa: F821 - provided by the host
+    _preload(SPEC)  # noqa: F821 - provided by the host
+    if threading.active_count() != 1:
+        raise SystemExit("the zygote must not run threads: forking would copy them half-way")
+    Zygote(SPEC, control).serve()  # noqa: F821
+
+
+main()
