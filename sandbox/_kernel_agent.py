@@ -87,3 +87,31 @@ def serve(namespace, path):
     with conn, conn.makefile("rb") as requests:
         for line in requests:
             conn.sendall(reply(namespace, objects, line).encode() + b"\n")
+
+
+#: Exit status of a kernel stopped by ``cap_output``: the worker reports "output limit".
+OUTPUT_LIMIT_EXIT = 125
+
+
+def cap_output(limit):
+    """Stop the kernel once learner code has written more than ``limit`` characters.
+
+    The worker counts output as it arrives and enforces the limit itself; this only spares
+    ipykernel from packing one gigantic buffered write into one message and running out of
+    memory, which lost the output and the verdict with it. Learner code can undo it: then the
+    worker's count still holds.
+    """
+    import os
+
+    from ipykernel.iostream import OutStream
+
+    original = OutStream.write
+    written = [0]
+
+    def write(self, string):
+        written[0] += len(string)
+        if written[0] > limit:
+            os._exit(OUTPUT_LIMIT_EXIT)
+        return original(self, string)
+
+    OutStream.write = write

@@ -42,6 +42,7 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 _CAP_VERSION_3 = 0x20080522
@@ -74,6 +75,14 @@ def _mount(source, target, fstype, flags, data=None):
     )
 
 
+def _locked_flags(path):
+    """Flags of the mount at ``path`` that a less privileged namespace must keep when it
+    remounts it (the kernel refuses the remount otherwise): nodev and the atime ones."""
+    have = os.statvfs(path).f_flag
+    flags = have & (MS_NODEV | MS_NOATIME | MS_NODIRATIME)
+    return flags | (MS_RELATIME if have & os.ST_RELATIME else 0)
+
+
 def _drop_privileges():
     """No capability in any set, none to regain (bounding set, no_new_privs)."""
     cap = 0
@@ -85,7 +94,7 @@ def _drop_privileges():
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
-def _isolate(spec, workdir, proc_fd):
+def _isolate(request, workdir, proc_fd):
     """In the intermediary: new namespaces, and a mount view that shows no other sandbox."""
     uid, gid = os.getuid(), os.getgid()
     _check(
@@ -105,12 +114,15 @@ def _isolate(spec, workdir, proc_fd):
     _mount("tmpfs", "/proc", "tmpfs", hidden, "size=64k,mode=700")
     os.mkdir("/proc/own")
     _mount(workdir, "/proc/own", None, MS_BIND)
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(spec['tmp_bytes'])},mode=1777")
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(request['tmp_bytes'])},mode=1777")
     os.makedirs(workdir, mode=0o755)
     _mount("/proc/own", workdir, None, MS_BIND)
     _check(_libc.umount2(b"/proc/own", MNT_DETACH), "umount staging")
     os.rmdir("/proc/own")
     _mount(None, "/proc", None, MS_REMOUNT | MS_RDONLY | hidden, "size=64k,mode=555")
+    # bubblewrap's /dev is one tmpfs shared by every sandbox of this zygote: read-only here (a
+    # bind remount changes this view only), with a private /dev/shm on top.
+    _mount(None, "/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC | _locked_flags("/dev"))
     _mount("tmpfs", "/dev/shm", "tmpfs", hidden, "size=16m,mode=1777")
     if os.path.isdir("/dev/pts"):
         _mount("tmpfs", "/dev/pts", "tmpfs", hidden | MS_RDONLY, "size=4k,mode=555")
@@ -156,7 +168,7 @@ def _run_payload(kind, request, spec, fds):
         os.dup2(log, 1)
         os.dup2(log, 2)
     _close_all_but({0, 1, 2})
-    _apply_limits(spec["rlimits"])
+    _apply_limits(request["rlimits"])
     _reseed()
     if kind == "judge":
         sys.stdin = open(0, closefd=False)  # noqa: SIM115
@@ -170,6 +182,7 @@ def _run_payload(kind, request, spec, fds):
         os._exit(0)
     import runpy
 
+    sys.modules["_oc_agent"].cap_output(int(request["output_limit"]))
     sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
     try:
         runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
@@ -208,7 +221,7 @@ def _intermediary(request, spec, fds, go_read, report_write):
         os.setsid()
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
-        _isolate(spec, request["workdir"], proc_fd)
+        _isolate(request, request["workdir"], proc_fd)
         os.close(proc_fd)
         if os.read(go_read, 1) != b"g":
             os._exit(71)

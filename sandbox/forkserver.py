@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import policy, procs
 from .errors import KernelStartError, SandboxError
-from .settings import SandboxSettings
+from .settings import Limits, SandboxSettings
 
 _HERE = Path(__file__).resolve().parent
 
@@ -69,8 +69,6 @@ class ForkServer:
             "wire": (_HERE / "_wire.py").read_text(),
             "agent": (_HERE / "_kernel_agent.py").read_text(),
             "judge": (_HERE / "_judge_main.py").read_text(),
-            "rlimits": policy.rlimits(settings.limits),
-            "tmp_bytes": settings.limits.tmp_bytes,
             "control_fd": zygote_end.fileno(),
         }
         source = (
@@ -185,23 +183,35 @@ class ForkServer:
 
         return Path(tempfile.mkdtemp(prefix=prefix, dir=self.workdir)).resolve()
 
-    def spawn(self, kind: str, workdir: Path, fds: list[int], **extra: str) -> ForkedSandbox:
+    def spawn(
+        self, kind: str, workdir: Path, fds: list[int], limits: Limits | None = None, **extra: str
+    ) -> ForkedSandbox:
         """Fork a sandbox running ``kind`` ("kernel" or "judge") with ``fds`` as its plumbing
-        (kernel: [log]; judge: [stdin, stdout, log]); the caller keeps its copies of ``fds``."""
+        (kernel: [log]; judge: [stdin, stdout, log]) under ``limits`` (default: the server's
+        settings); the caller keeps its copies of ``fds``."""
+        limits = limits or self.settings.limits
         if not self.alive:
             raise KernelStartError.from_output("fork server", self._log_tail())
         key = next(self._ids)
         deadline = time.monotonic() + self.settings.startup_seconds
         with self._cond:
             self._pending[key] = _Pending()
-        request = {"op": "spawn", "id": key, "kind": kind, "workdir": str(workdir), **extra}
+        request = {
+            "op": "spawn",
+            "id": key,
+            "kind": kind,
+            "workdir": str(workdir),
+            "rlimits": policy.rlimits(limits),
+            "tmp_bytes": limits.tmp_bytes,
+            **extra,
+        }
         cgroup: Path | None = None
         try:
             with self._lock:
                 socket.send_fds(self._control, [json.dumps(request).encode()], fds)
             intermediary = self._host_pid(self._zygote_host_pid, self._wait_for(key, "forked", deadline))
             # Its own pids cgroup before it forks anything: nothing inside can escape the cap.
-            cgroup = policy.create_pids_cgroup(workdir.name, self.settings.limits.processes)
+            cgroup = policy.create_pids_cgroup(workdir.name, limits.processes)
             if cgroup is not None:
                 (cgroup / "cgroup.procs").write_text(str(intermediary))
             with self._lock:

@@ -96,7 +96,9 @@ class SandboxedJudge:
         stdout_read, stdout_write = os.pipe()
         try:
             with open(self.workdir.with_suffix(".log"), "wb") as log:
-                self._forked = server.spawn("judge", self.workdir, [stdin_read, stdout_write, log.fileno()])
+                self._forked = server.spawn(
+                    "judge", self.workdir, [stdin_read, stdout_write, log.fileno()], self.settings.limits
+                )
         except BaseException:
             for fd in (stdin_write, stdout_read):
                 os.close(fd)
@@ -171,7 +173,6 @@ class SandboxedJudge:
         forked, self._forked = self._forked, None
         if forked is not None:
             forked.kill()
-            self.cgroup = None  # removed by kill()
             with contextlib.suppress(OSError):
                 if self._to_judge is not None:
                     self._to_judge.close()

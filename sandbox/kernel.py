@@ -43,6 +43,7 @@ _agent = types.ModuleType("_oc_agent")
 _agent.WIRE_SOURCE = {wire!r}
 exec(compile({agent!r}, "<agent>", "exec"), _agent.__dict__)
 sys.modules["_oc_agent"] = _agent
+_agent.cap_output({output_limit})
 sys.argv = ["ipykernel_launcher", "-f", {connection_file!r}]
 del _m, _agent
 runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
@@ -104,10 +105,16 @@ class CellRun:
         return None
 
 
+#: Exit status of a kernel that stopped itself at the output limit (``_kernel_agent.cap_output``).
+OUTPUT_LIMIT_EXIT = 125
+
+
 def verdict_from_exit(code: int | None) -> str:
-    """Why a kernel process went away, from bwrap's exit status (128 + signal)."""
+    """Why a kernel process went away, from its exit status (128 + signal for a signal)."""
     if code is not None and code > 128 and code - 128 == signal.SIGXCPU:
         return "time limit"
+    if code == OUTPUT_LIMIT_EXIT:
+        return "output limit"
     return "crashed"
 
 
@@ -157,6 +164,7 @@ class SandboxedKernel:
             wire=(_HERE / "_wire.py").read_text(),
             agent=(_HERE / "_kernel_agent.py").read_text(),
             connection_file=connection_file,
+            output_limit=self.settings.limits.output_bytes_max,
         )
         source = policy.bootstrap_source(self.settings.limits, body, nice=nice)
         argv = policy.bwrap_command(self.settings, self.runtime, self.workdir, source)
@@ -202,7 +210,14 @@ class SandboxedKernel:
         write_connection_file(connection_file, transport="ipc", ip=str(self.workdir / "ipc"))
         try:
             with open(self._log, "wb") as log:
-                self._forked = server.spawn("kernel", self.workdir, [log.fileno()], connection_file=connection_file)
+                self._forked = server.spawn(
+                    "kernel",
+                    self.workdir,
+                    [log.fileno()],
+                    self.settings.limits,
+                    connection_file=connection_file,
+                    output_limit=str(self.settings.limits.output_bytes_max),
+                )
             self.cgroup = self._forked.cgroup
             kc = BlockingKernelClient(connection_file=connection_file)
             kc.load_connection_file()
@@ -271,7 +286,6 @@ class SandboxedKernel:
         forked, self._forked = self._forked, None
         if forked is not None:
             forked.kill()
-            self.cgroup = None  # removed by kill()
         if km is not None:
             # Never km.shutdown_kernel(): it asks the kernel to exit and waits for a reply; a
             # kernel is never reused, so it is killed outright.

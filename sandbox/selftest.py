@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 
 from .errors import SandboxError, SandboxUnavailable, SubmissionEnded
+from .forkserver import ForkServer
 from .kernel import SandboxedKernel
 from .settings import Limits, SandboxSettings
 
@@ -50,6 +51,12 @@ _PROBES: list[tuple[str, str, Callable[[str], bool]]] = [
         lambda o: o.strip() == "read-only",
     ),
     (
+        "no capabilities: mounts cannot be undone or added",
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(libc.umount2(b'/tmp', 2), libc.mount(b'none', b'/tmp', b'tmpfs', 0, None))",
+        lambda o: o.strip() == "-1 -1",
+    ),
+    (
         "pid namespace",
         "import os; print(len([p for p in os.listdir('/proc') if p.isdigit()]))",
         lambda o: o.strip().isdigit() and int(o) < 10,
@@ -64,14 +71,28 @@ def check_sandbox(settings: SandboxSettings | None = None, report: Callable[[str
     failures: list[str] = []
     os.environ.setdefault("SECRET_KEY", "selftest-secret")
     os.environ.setdefault("DATABASE_URL", "postgres://selftest")
-    with SandboxedKernel(base) as kernel:
+    # Both ways a kernel starts: booted cold in its own bubblewrap, and forked by the zygote.
+    server = ForkServer(base)
+    try:
+        for kind, forkserver in (("cold", None), ("forked", server)):
+            failures += _check_kind(base, kind, forkserver, say)
+    finally:
+        server.close()
+    return failures
+
+
+def _check_kind(
+    base: SandboxSettings, kind: str, forkserver: ForkServer | None, say: Callable[[str], None]
+) -> list[str]:
+    failures: list[str] = []
+    with SandboxedKernel(base, forkserver) as kernel:
         for name, code, ok in _PROBES:
             run = kernel.execute(code, timeout=10)
             out = "".join(o.text for o in run.outputs if o.kind == "stream")
             passed = run.error is None and ok(out)
-            say(f"{'ok  ' if passed else 'FAIL'} {name}")
+            say(f"{'ok  ' if passed else 'FAIL'} {kind}: {name}")
             if not passed:
-                failures.append(name)
+                failures.append(f"{kind}: {name}")
     tight = SandboxSettings(
         kernel_python=base.kernel_python,
         bwrap=base.bwrap,
@@ -91,7 +112,7 @@ def check_sandbox(settings: SandboxSettings | None = None, report: Callable[[str
         ),
     ]
     for name, code, verdict, seconds in limit_probes:
-        kernel = SandboxedKernel(tight)
+        kernel = SandboxedKernel(tight, forkserver)
         namespace = None
         try:
             kernel.start()
@@ -104,9 +125,9 @@ def check_sandbox(settings: SandboxSettings | None = None, report: Callable[[str
             kernel.destroy()
         left = _namespace_alive(namespace)
         passed = got == verdict and not left
-        say(f"{'ok  ' if passed else 'FAIL'} {name} ({got}{', processes left behind' if left else ''})")
+        say(f"{'ok  ' if passed else 'FAIL'} {kind}: {name} ({got}{', processes left behind' if left else ''})")
         if not passed:
-            failures.append(name)
+            failures.append(f"{kind}: {name}")
     return failures
 
 

@@ -69,12 +69,32 @@ def assert_nothing_left(session: Session | None) -> None:
     """Every process of the session's kernel and judge is gone, and so are their cgroups."""
     assert session is not None
     assert session.destroyed.wait(30), "the session was not destroyed"
-    for namespace in (session.kernel.pid_namespace, session.judge.pid_namespace):
+    for namespace, cgroup in (
+        (session.kernel.pid_namespace, session.kernel.cgroup),
+        (session.judge.pid_namespace, session.judge.cgroup),
+    ):
         assert namespace is not None
-        assert _namespace_members(namespace) == [], f"processes left in {namespace}"
+        assert _leftovers(namespace, cgroup) == [], f"processes left in {namespace}"
     assert session.kernel.workdir is not None and not session.kernel.workdir.exists()
     for cgroup in (session.kernel.cgroup, session.judge.cgroup):
         assert cgroup is None or not cgroup.exists()
+
+
+def _leftovers(namespace: str, cgroup: Path | None) -> list[int]:
+    """Processes still in the namespace. Sandboxes are made fast enough that the kernel may give
+    a dead namespace's number to a new one at once: with a cgroup, only its members count."""
+    members = _namespace_members(namespace)
+    if cgroup is None:
+        return members
+    left = []
+    for pid in members:
+        try:
+            with open(f"/proc/{pid}/cgroup") as handle:
+                if cgroup.name in handle.read():
+                    left.append(pid)
+        except OSError:
+            continue
+    return left
 
 
 def pytest_configure(config: pytest.Config) -> None:
