@@ -48,7 +48,11 @@ def grader() -> Grader:
             if settings.SANDBOX_SELFTEST_ON_START:
                 assert_sandbox_holds(sandbox)
             size = settings.SANDBOX_POOL_SIZE
-            pool = KernelPool(PoolSettings(size=size, sandbox=sandbox)) if size else None
+            pool = (
+                KernelPool(PoolSettings(size=size, sandbox=sandbox, fork_server=settings.SANDBOX_FORK_SERVER))
+                if size
+                else None
+            )
             _grader = Grader(sandbox, pool=pool)
         return _grader
 
