@@ -178,16 +178,76 @@ def _run_payload(kind, request, spec, fds):
             "PRELOAD": (),
             "WARMUP": "",
         }
-        exec(compile(spec["judge"], "<judge>", "exec"), namespace)  # noqa: S102 - the host's own code
+        exec(_JUDGE_CODE, namespace)  # noqa: S102 - the host's own code, compiled once in the zygote
         os._exit(0)
-    import runpy
-
     sys.modules["_oc_agent"].cap_output(int(request["output_limit"]))
     sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
     try:
-        runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
-    finally:
-        os._exit(0)
+        _start_kernel(request["connection_file"])
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()  # into the kernel's log, which the worker reports
+        os._exit(70)
+    os._exit(0)
+
+
+#: The judge's code, compiled once; the kernel application, configured once (see _prepare_kernel).
+_JUDGE_CODE = None
+_APP = None
+#: The ipykernel versions whose IPKernelApp.initialize _start_kernel knows step by step.
+_KNOWN_IPYKERNEL = ("7.",)
+
+
+def _prepare_kernel():
+    """Do in the zygote the part of IPKernelApp.initialize that is the same for every kernel:
+    parsing options and loading configuration (about two thirds of its CPU). History stays in
+    memory: the zygote's /tmp, where a history file would live, is not the kernel's."""
+    global _APP
+    import ipykernel
+    from ipykernel.kernelapp import IPKernelApp
+    from IPython.core.application import BaseIPythonApplication
+
+    if not ipykernel.__version__.startswith(_KNOWN_IPYKERNEL):
+        return
+    app = IPKernelApp.instance()
+    BaseIPythonApplication.initialize(app, ["-f", "kernel.json", "--HistoryManager.hist_file=:memory:"])
+    if app.subapp is None:
+        _APP = app
+
+
+def _start_kernel(connection_file):
+    """The rest of IPKernelApp.initialize (as of ipykernel 7), then the kernel's loop."""
+    app = _APP
+    if app is None:  # an ipykernel this code does not know: the whole initialisation, here
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(["-f", connection_file])
+        app.start()
+        return
+    app.connection_file = connection_file
+    os.makedirs(app.profile_dir.location, exist_ok=True)  # it was made in the zygote's /tmp,
+    app.profile_dir.check_dirs()  # not in this one
+    app.init_pdb()
+    app.init_blackhole()
+    app.init_connection_file()
+    app.init_poller()
+    app.init_sockets()
+    app.init_heartbeat()
+    app.write_connection_file()
+    app.init_io()
+    app.init_signal()
+    app.init_kernel()
+    app.init_path()
+    app.init_shell()
+    if app.shell:
+        app.init_gui_pylab()
+        app.init_extensions()
+        app.init_code()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    app.start()
 
 
 def _init(kind, request, spec, fds):
@@ -385,6 +445,10 @@ def _preload(spec):
     for name in json.loads(b"".join(chunks) or b"[]"):
         with contextlib.suppress(Exception):
             __import__(name)
+    global _JUDGE_CODE
+    _JUDGE_CODE = compile(spec["judge"], "<judge>", "exec")
+    with contextlib.suppress(Exception):
+        _prepare_kernel()
     # Keep the garbage collector's bookkeeping off the shared pages: fewer copies on write.
     gc.collect()
     gc.freeze()

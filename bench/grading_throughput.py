@@ -1,0 +1,298 @@
+"""Grading at scale: a fresh sandboxed kernel per submission, forked warm vs booted cold.
+
+    createdb -h 127.0.0.1 -U opencapacity opencapacity_bench_grading
+    DATABASE_URL=postgres://opencapacity:opencapacity@127.0.0.1:5432/opencapacity_bench_grading \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/7 \\
+        .venv/bin/python bench/grading_throughput.py [--submissions 300] [--workers 2] \\
+            [--cold-submissions 8] [--kill-one-worker]
+
+Three measurements in one run, each against the cold-kernel baseline measured in the same run:
+
+1. CPU milliseconds per sandboxed kernel, until it answers requests: every process of the
+   sandbox, plus what the worker (and, forked, the zygote) spent on it; p50 over --kernels.
+2. Sustained throughput through Celery and Redis: --workers grading workers (separate processes
+   with their own node names, each with a warm pool and its own zygote) consume queue
+   ``grading``; a bounded load generator on loopback queues --submissions submissions of the
+   reference exercise at once and waits until every row is graded. Reported: submissions per
+   second, latency (queued to graded) and queue wait (queued to started) p50/p95/p99, and how
+   often each was delivered. With --kill-one-worker one worker is SIGKILLed when half are done;
+   the sweep (requeue_stale_submissions) must bring back what it held.
+3. The same through workers that boot every session cold (SANDBOX_FORK_SERVER=0). Their pools
+   are warm when the burst starts (2 sessions per worker), so the cold rate is a little
+   flattering; --cold-submissions well above that keeps it close to the sustained rate.
+
+Every submission must end graded with full marks, exactly once; the last line prints the
+throughput ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+NOTEBOOKS = ROOT / "tests" / "sandbox" / "notebooks"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU ``pid`` has used so far (utime + stime)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def tree_cpu(root: int) -> float:
+    from sandbox.procs import descendants
+
+    return sum(process_cpu(pid) for pid in descendants(root))
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    raise LookupError(pid)
+
+
+def kernel_cpu(kernels: int, cold_kernels: int) -> tuple[float, float]:
+    """CPU ms to get one sandboxed kernel ready (answering requests), forked and cold: every
+    process of the sandbox up to that moment, plus what the worker and the zygote spent on it."""
+    from sandbox.forkserver import ForkServer
+    from sandbox.kernel import SandboxedKernel
+    from sandbox.settings import SandboxSettings
+
+    settings = SandboxSettings()
+    forked: list[float] = []
+    server = ForkServer(settings)
+    try:
+        zygote = server._zygote_host_pid
+        for run in range(kernels + 1):
+            before = process_cpu(zygote) + time.process_time()
+            kernel = SandboxedKernel(settings, server)
+            kernel.start()
+            assert kernel._forked is not None
+            spent = process_cpu(zygote) + time.process_time() - before
+            spent += tree_cpu(parent_of(kernel._forked.init_pid))  # intermediary, init, kernel
+            kernel.destroy()
+            if run:  # the first fork touches cold pages
+                forked.append(spent)
+    finally:
+        server.close()
+    cold: list[float] = []
+    for _ in range(cold_kernels):
+        before = time.process_time()
+        kernel = SandboxedKernel(settings)
+        kernel.start()
+        spent = time.process_time() - before + tree_cpu(kernel._pid() or 0)
+        kernel.destroy()
+        cold.append(spent)
+    return statistics.median(forked) * 1000, statistics.median(cold) * 1000
+
+
+class Workers:
+    """Grading workers: separate processes, as on separate machines, each its own node name."""
+
+    def __init__(self, count: int, fork_server: bool, label: str) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+        env = {
+            **os.environ,
+            "SANDBOX_FORK_SERVER": "1" if fork_server else "0",
+            "SANDBOX_SELFTEST_ON_START": "0",  # the test suite runs it; here it would only delay
+            "SANDBOX_POOL_SIZE": os.environ.get("SANDBOX_POOL_SIZE", "2"),
+        }
+        for index in range(count):
+            argv = [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "lms",
+                "worker",
+                "-Q",
+                "grading",
+                "-c",
+                "1",
+                "--prefetch-multiplier",
+                "1",
+                "-n",
+                f"{label}{index}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=WARNING",
+            ]
+            self.processes.append(subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True))
+
+    def kill(self, index: int) -> None:
+        os.killpg(self.processes[index].pid, signal.SIGKILL)
+        self.processes[index].wait()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def burst(label: str, count: int, workers: int, fork_server: bool, kill_one: bool) -> dict[str, object]:
+    from django.contrib.auth import get_user_model
+
+    from courses.models import Exercise
+    from lms.progress import services
+    from lms.progress.models import Submission
+    from lms.progress.tasks import requeue_stale_submissions
+
+    exercise = Exercise.objects.get(slug="bench-reference")
+    learner = get_user_model().objects.get(username="bench-learner")
+    answer = (NOTEBOOKS / "reference-correct.ipynb").read_text()
+    pool = Workers(workers, fork_server, label)
+    try:
+        # Warm every worker (its pool and zygote start with its first task), then let pools fill.
+        warm = [
+            services.submission_create(user=learner, exercise=exercise, notebook=answer) for _ in range(workers * 2)
+        ]
+        wait_graded([s.pk for s in warm], timeout=600)
+        time.sleep(3 if fork_server else 30)
+        started = time.monotonic()
+        ids = [services.submission_create(user=learner, exercise=exercise, notebook=answer).pk for _ in range(count)]
+        queued_in = time.monotonic() - started
+        killed = False
+        deadline = time.monotonic() + 3600
+        while True:
+            done = Submission.objects.filter(pk__in=ids, status=Submission.Status.GRADED).count()
+            if done == count:
+                break
+            if kill_one and not killed and done >= count // 2:
+                pool.kill(0)
+                killed = True
+                # What the dead worker held is found again by the sweep; in production it runs from
+                # Celery beat every minute after GRADING_LOST_AFTER_SECONDS.
+                from django.conf import settings
+
+                settings.GRADING_LOST_AFTER_SECONDS = 0
+                settings.GRADING_HARD_TIME_LIMIT = 0
+                time.sleep(1)
+                requeue_stale_submissions()
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{label}: only {done} of {count} graded within an hour")
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+    finally:
+        pool.stop()
+    rows = list(
+        Submission.objects.filter(pk__in=ids).values(
+            "status", "score", "deliveries", "queued_at", "started_at", "finished_at"
+        )
+    )
+    assert len(rows) == count
+    assert all(r["status"] == "graded" and r["score"] == 10 for r in rows), "every submission graded, full marks"
+    first_queued = min(r["queued_at"] for r in rows)
+    latency = [(r["finished_at"] - r["queued_at"]).total_seconds() for r in rows]
+    wait = [(r["started_at"] - r["queued_at"]).total_seconds() for r in rows]
+    last = max(r["finished_at"] for r in rows)
+    deliveries: dict[int, int] = {}
+    for r in rows:
+        deliveries[r["deliveries"]] = deliveries.get(r["deliveries"], 0) + 1
+    return {
+        "label": label,
+        "count": count,
+        "workers": workers,
+        "rate": count / (last - first_queued).total_seconds(),
+        "elapsed": elapsed,
+        "queued_in": queued_in,
+        "latency": latency,
+        "wait": wait,
+        "deliveries": deliveries,
+        "killed": kill_one,
+    }
+
+
+def wait_graded(ids: list[int], timeout: float) -> None:
+    from lms.progress.models import Submission
+
+    deadline = time.monotonic() + timeout
+    while Submission.objects.filter(pk__in=ids, status=Submission.Status.GRADED).count() < len(ids):
+        if time.monotonic() > deadline:
+            raise SystemExit("warm-up submissions were not graded: are the workers able to start?")
+        time.sleep(0.1)
+
+
+def report(result: dict[str, object]) -> None:
+    latency = result["latency"]
+    wait = result["wait"]
+    assert isinstance(latency, list) and isinstance(wait, list)
+    print(
+        f"{result['label']:6} {result['count']:5} submissions, {result['workers']} workers"
+        f"{' (one killed half-way)' if result['killed'] else ''}: {result['rate']:.2f} submissions/s; "
+        f"latency p50/p95/p99 {statistics.median(latency):.2f}/{percentile(latency, 0.95):.2f}/"
+        f"{percentile(latency, 0.99):.2f} s; queue wait p50/p95/p99 {statistics.median(wait):.2f}/"
+        f"{percentile(wait, 0.95):.2f}/{percentile(wait, 0.99):.2f} s; deliveries {result['deliveries']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--submissions", type=int, default=300)
+    parser.add_argument("--cold-submissions", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kernels", type=int, default=40, help="kernels started for the CPU figure")
+    parser.add_argument("--kill-one-worker", action="store_true")
+    args = parser.parse_args()
+
+    forked_ms, cold_ms = kernel_cpu(args.kernels, max(3, args.kernels // 10))
+    print(
+        f"CPU per ready kernel, p50: forked {forked_ms:.0f} ms, cold {cold_ms:.0f} ms ({cold_ms / forked_ms:.0f}x less)"
+    )
+
+    os.environ.setdefault("OPENCAPACITY_VAR_DIR", tempfile.mkdtemp(prefix="bench-throughput-"))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "lms.settings"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from courses.exercises import exercise_create_or_update
+    from lms.celery import app
+
+    print(f"database: {settings.DATABASES['default']['ENGINE']}; broker: {settings.CELERY_BROKER_URL.split('://')[0]}")
+    call_command("migrate", verbosity=0)
+    exercise_create_or_update(
+        slug="bench-reference", title="Reference", raw_notebook=(NOTEBOOKS / "reference-exercise.ipynb").read_bytes()
+    )
+    get_user_model().objects.get_or_create(username="bench-learner", defaults={"email": "b@example.org"})
+    app.control.purge()
+
+    forked = burst("forked", args.submissions, args.workers, fork_server=True, kill_one=args.kill_one_worker)
+    report(forked)
+    cold = burst("cold", args.cold_submissions, args.workers, fork_server=False, kill_one=False)
+    report(cold)
+    print(f"throughput ratio (forked / cold): {float(forked['rate']) / float(cold['rate']):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
