@@ -105,8 +105,10 @@ def lesson_dirs(course_dir: Path) -> list[Path]:
 COURSES = sorted(path for path in CONTENT_COURSES.iterdir() if (path / "course.yaml").is_file())
 
 
-@pytest.mark.parametrize("course_dir", COURSES, ids=lambda path: path.name)
-def test_quizzes_follow_the_rules_and_agree_across_languages(course_dir):
+def check_course(course_dir: Path) -> None:
+    """Every quiz of a course follows the rules, and each language agrees with the source language."""
+    spec = yaml.safe_load((course_dir / "course.yaml").read_text(encoding="utf-8")) or {}
+    source_code = spec.get("source_language", "en")
     ids_in_course: dict[str, Path] = {}
     for lesson in lesson_dirs(course_dir):
         per_language = {
@@ -115,7 +117,7 @@ def test_quizzes_follow_the_rules_and_agree_across_languages(course_dir):
         for quizzes in per_language.values():
             for quiz in quizzes:
                 check_one(quiz)
-        source = per_language.get("en") or next(iter(per_language.values()))
+        source = per_language.get(source_code) or next(iter(per_language.values()))
         source_ids = [quiz.data["id"] for quiz in source]
         assert len(set(source_ids)) == len(source_ids), f"{lesson}: a quiz id is repeated in one lesson"
         for quiz_id in source_ids:
@@ -124,20 +126,29 @@ def test_quizzes_follow_the_rules_and_agree_across_languages(course_dir):
             )
             ids_in_course[quiz_id] = lesson
         for code, quizzes in per_language.items():
-            assert [quiz.data["id"] for quiz in quizzes] == source_ids, f"{lesson}/{code}.md: quiz ids differ from en"
+            assert [quiz.data["id"] for quiz in quizzes] == source_ids, (
+                f"{lesson}/{code}.md: quiz ids differ from {source_code}"
+            )
             for quiz, original in zip(quizzes, source, strict=True):
                 assert signature(quiz.data) == signature(original.data), (
-                    f"{quiz.where}: kind, points, options, correct flags, answer or tolerance differ from en"
+                    f"{quiz.where}: kind, points, options, correct flags, answer or tolerance differ from {source_code}"
                 )
+
+
+@pytest.mark.parametrize("course_dir", COURSES, ids=lambda path: path.name)
+def test_quizzes_follow_the_rules_and_agree_across_languages(course_dir):
+    check_course(course_dir)
+
+
+SINGLE = (
+    '```quiz\nid: {id}\nkind: single\nquestion: "Q"\noptions:\n'
+    '  - text: "A"\n    correct: {a}\n  - text: "B"\n    correct: {b}\n```\n'
+)
 
 
 def test_the_checks_catch_a_broken_quiz(tmp_path):
     lesson = tmp_path / "en.md"
-    lesson.write_text(
-        '---\ntitle: "T"\n---\n```python\nx = 1\n```\n```quiz\nid: q1\nkind: single\nquestion: "Q"\n'
-        'options:\n  - text: "A"\n    correct: true\n  - text: "B"\n    correct: true\n```\n',
-        encoding="utf-8",
-    )
+    lesson.write_text('---\ntitle: "T"\n---\n```python\nx = 1\n```\n' + SINGLE.format(id="q1", a="true", b="true"))
     [quiz] = quizzes_in(lesson)
     assert quiz.where.endswith(":7")
     with pytest.raises(AssertionError, match="exactly one correct"):
@@ -145,3 +156,28 @@ def test_the_checks_catch_a_broken_quiz(tmp_path):
     quiz.data.update(kind="text", accept=[])
     with pytest.raises(AssertionError, match="non-empty accept"):
         check_one(quiz)
+    quiz.data.update(kind="numeric")
+    with pytest.raises(AssertionError, match="numeric needs an answer"):
+        check_one(quiz)
+
+
+def write_course(tmp_path: Path, lessons: dict[str, dict[str, str]]) -> Path:
+    course = tmp_path / "course"
+    course.mkdir(parents=True)
+    (course / "course.yaml").write_text("slug: course\nsource_language: en\n")
+    for lesson, files in lessons.items():
+        (course / "module" / lesson).mkdir(parents=True)
+        for code, quiz in files.items():
+            (course / "module" / lesson / f"{code}.md").write_text('---\ntitle: "T"\n---\n' + quiz)
+    return course
+
+
+def test_the_checks_catch_languages_that_disagree_and_repeated_ids(tmp_path):
+    good, flipped = SINGLE.format(id="q1", a="true", b="false"), SINGLE.format(id="q1", a="false", b="true")
+    check_course(write_course(tmp_path / "ok", {"l1": {"en": good, "fr": good}}))
+    with pytest.raises(AssertionError, match="correct flags"):
+        check_course(write_course(tmp_path / "flags", {"l1": {"en": good, "fr": flipped}}))
+    with pytest.raises(AssertionError, match="quiz ids differ"):
+        check_course(write_course(tmp_path / "ids", {"l1": {"en": good, "fr": good.replace("q1", "q2")}}))
+    with pytest.raises(AssertionError, match="also used in"):
+        check_course(write_course(tmp_path / "repeat", {"l1": {"en": good}, "l2": {"en": good}}))
