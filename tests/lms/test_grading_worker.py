@@ -75,7 +75,10 @@ def test_a_worker_killed_mid_grading_still_gives_exactly_one_result(exercise, dj
     assert requeue_stale_submissions() == 1
     wait_for(lambda: Submission.objects.get(pk=submission.pk).status == Submission.Status.GRADED)
     submission.refresh_from_db()
-    assert submission.score == 7.0 and submission.deliveries == 2
+    # Delivered again by the sweep, and possibly also by the broker returning the dead worker's
+    # unacknowledged message: either way the result is stored once.
+    assert submission.score == 7.0 and submission.deliveries in (2, 3)
+    deliveries = submission.deliveries
     # A late duplicate of the original message (the broker gives unacknowledged work back) changes nothing.
     finished = submission.finished_at
     from lms.progress.tasks import grade_submission
@@ -83,7 +86,7 @@ def test_a_worker_killed_mid_grading_still_gives_exactly_one_result(exercise, dj
     grade_submission.delay(submission.pk)
     time.sleep(3)
     submission.refresh_from_db()
-    assert submission.finished_at == finished and submission.deliveries == 2
+    assert submission.finished_at == finished and submission.deliveries == deliveries
 
 
 def test_a_burst_across_workers_is_graded_exactly_once_even_when_one_dies(
