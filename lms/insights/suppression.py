@@ -99,9 +99,10 @@ def rate_figure(numerator: int, base: int, *, numerator_figure: Figure | None = 
     return Figure(percent, SHOWN, f"{percent}%")
 
 
-def average_figure(total: float, base: int) -> Figure:
-    """An average score as a percentage, withheld on a base below MIN_BASE."""
-    if base < MIN_BASE:
+def average_figure(total: float, count: int, *, learners: int) -> Figure:
+    """An average of `count` scores (fractions of 1) as a percentage, withheld when they come from
+    fewer than MIN_BASE learners: the base is people, not scores."""
+    if learners < MIN_BASE or count == 0:
         return Figure(None, WITHHELD, "–")
-    percent = round(100 * total / base)
+    percent = round(100 * total / count)
     return Figure(percent, SHOWN, f"{percent}%")

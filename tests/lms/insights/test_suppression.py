@@ -40,8 +40,10 @@ def test_rates_and_averages_need_a_base_of_ten():
     assert rate_figure(3, 9) == Figure(None, WITHHELD, "–")
     assert rate_figure(5, 10) == Figure(50, SHOWN, "50%")
     assert rate_figure(2, 3).hidden
-    assert average_figure(7.5, 10) == Figure(75, SHOWN, "75%")
-    assert average_figure(8.9, 9).hidden
+    # 10 learners' 15 best scores, summing to 11.25: 75%.
+    assert average_figure(11.25, 15, learners=10) == Figure(75, SHOWN, "75%")
+    # 12 best scores, but from 9 learners: the base is people, so it is withheld.
+    assert average_figure(9.0, 12, learners=9) == Figure(None, WITHHELD, "–")
 
 
 def test_a_rate_whose_numerator_is_hidden_is_withheld_too():
