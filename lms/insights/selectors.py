@@ -319,7 +319,14 @@ def global_view(*, countries: frozenset[str]) -> GlobalView:
     keys += [("country", code) for code in present]
     figures: dict[tuple, dict[str, Figure]] = defaultdict(dict)
     for measure in COUNTS:
-        for key, figure in suppress_linked({key: counts[key][measure] for key in keys}, relations).items():
+        # Each country's total is also on its own dashboard, with the same rounding: it is never
+        # hidden here to protect another cell, which would be pointless; its region is hidden instead.
+        linked = suppress_linked(
+            {key: counts[key][measure] for key in keys},
+            relations,
+            published_elsewhere=[("country", code) for code in present],
+        )
+        for key, figure in linked.items():
             figures[key][measure] = figure
     for key in keys:
         figures[key] = _rates(counts[key], figures[key], scores[key])
