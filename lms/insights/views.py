@@ -88,7 +88,9 @@ def country_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "dashboard": dashboard,
             "slug": slug,
-            "trend_svg": charts.monthly_trend(dashboard.months, title=_("Enrolments, completions and certificates by month")),
+            "trend_svg": charts.monthly_trend(
+                dashboard.months, title=_("Enrolments, completions and certificates by month")
+            ),
             "headline_measures": MEASURES,
             "measure_labels": {k: v() for k, v in MEASURE_LABELS.items()},
             "is_admin": is_network_admin(request.user),
