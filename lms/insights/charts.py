@@ -12,7 +12,7 @@ from lms.insights.selectors import Row
 from lms.insights.suppression import Figure
 
 WIDTH, HEIGHT, PAD = 720, 240, 36
-SERIES = (("enrolled", "var(--accent, #0b5cad)"), ("completed", "var(--ok, #1f7a3a)"))
+SERIES = (("enrolled", "var(--accent, #0b5cad)"), ("completed", "var(--ok, #1f7a3a)"), ("certified", "#7b3fa0"))
 
 
 def monthly_trend(months: list[Row], *, title: str) -> SafeString:

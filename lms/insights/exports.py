@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from lms.insights import m49
 from lms.insights.models import Dimension
-from lms.insights.selectors import CountryDashboard, GlobalView, Row
+from lms.insights.selectors import MONTHLY, CountryDashboard, GlobalView, Row
 from lms.insights.suppression import Figure
 
 COLUMNS = (
@@ -34,6 +34,7 @@ INDICATORS = {
     "completed": ("COMPLETIONS", "NUMBER"),
     "completion_rate": ("COMPLETION_RATE", "PT"),  # percent
     "average_score": ("AVG_SCORE", "PT"),
+    "certified": ("CERTIFICATES", "NUMBER"),
 }
 SEX_CODES = {"female": "F", "male": "M", "other": "O"}
 AGE_CODES = {
@@ -101,7 +102,7 @@ def country_observations(dashboard: CountryDashboard) -> list[dict[str, str]]:
     as_of = dashboard.as_of.date().isoformat() if dashboard.as_of else ""
     rows = list(_observations(_base(area, as_of), Row("_T", "", dashboard.headline), ALL_MEASURES))
     for month in dashboard.months:
-        rows += _observations(_base(area, month.key), month, ("registered", "enrolled", "completed"))
+        rows += _observations(_base(area, month.key), month, MONTHLY)
     for breakdown in dashboard.breakdowns:
         column = _DIMENSION_COLUMN[breakdown.dimension]
         for row in breakdown.rows:

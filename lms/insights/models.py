@@ -1,7 +1,7 @@
 """Rollups the dashboards, exports and API read, and the tokens the API accepts.
 
 Dashboards never read raw activity: `refresh_insights` (a Celery beat task and a command) rebuilds
-these tables from Profile, Enrollment, LessonCompletion and Submission.
+these tables from Profile, Enrollment, LessonCompletion, Submission and Certificate.
 """
 
 import hashlib
@@ -34,6 +34,8 @@ class MonthlyUptake(models.Model):
     registered = models.PositiveIntegerField(default=0)
     enrolled = models.PositiveIntegerField(default=0)
     completed = models.PositiveIntegerField(default=0)
+    # Certificates issued that month and not revoked since.
+    certified = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["country", "dimension"]), models.Index(fields=["dimension", "country"])]
@@ -42,7 +44,11 @@ class MonthlyUptake(models.Model):
 
 class LearnerSnapshot(models.Model):
     """Figures as of the last refresh that are not monthly sums: distinct learners active in the last
-    30 days, and the average of each learner's best score per exercise (sum and count)."""
+    30 days, and the average of each learner's best score per exercise (sum and count of best scores,
+    and the number of learners they come from, which is the base the privacy rules look at).
+
+    Course slices carry only the score figures (an exercise belongs to the courses whose lessons embed it).
+    """
 
     country = models.CharField(max_length=2, blank=True)
     dimension = models.CharField(max_length=10, choices=Dimension.choices)
@@ -50,6 +56,7 @@ class LearnerSnapshot(models.Model):
     active_30d = models.PositiveIntegerField(default=0)
     score_sum = models.FloatField(default=0)
     scored = models.PositiveIntegerField(default=0)
+    scored_learners = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["country", "dimension"])]

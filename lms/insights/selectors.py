@@ -10,18 +10,28 @@ from django.db.models import Sum
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
 
-from courses.models import CoursePage
+from courses.models import CoursePage, LessonPage
 from lms.accounts.models import AgeBand, Gender, TrainingCentre
 from lms.insights import m49
 from lms.insights.access import UNKNOWN
 from lms.insights.models import Dimension, LearnerSnapshot, MonthlyUptake, RollupRun
 from lms.insights.suppression import Figure, average_figure, rate_figure, suppress_linked
 
-COUNTS = ("registered", "enrolled", "completed", "active_30d")
-MONTHLY = ("registered", "enrolled", "completed")
-# Course slices carry enrolment figures only: registering and being active belong to a learner.
-COURSE_MEASURES = ("enrolled", "completed", "completion_rate")
-LEARNER_MEASURES = ("registered", "enrolled", "active_30d", "completed", "completion_rate", "average_score")
+COUNTS = ("registered", "enrolled", "completed", "certified", "active_30d")
+MONTHLY = ("registered", "enrolled", "completed", "certified")
+# Measures that a course slice splits additively (registering and being active belong to a learner).
+PER_COURSE = ("enrolled", "completed", "certified")
+COURSE_MEASURES = ("enrolled", "completed", "completion_rate", "certified", "average_score")
+LEARNER_MEASURES = (
+    "registered",
+    "enrolled",
+    "active_30d",
+    "completed",
+    "completion_rate",
+    "certified",
+    "average_score",
+)
+NO_SCORE = (0.0, 0, 0)  # score sum, number of best scores, number of learners they come from
 TOTAL = (Dimension.TOTAL, "")
 SEX_TOTAL = ("sex_total", "")
 AGE_TOTAL = ("age_total", "")
@@ -75,16 +85,37 @@ def country_from_slug(slug: str) -> str | None:
     return code if code in m49.COUNTRIES else None
 
 
+def exercise_courses() -> dict[int, set[str]]:
+    """Exercise id -> the translation keys of the courses whose lessons embed it.
+
+    Exercises are snippets placed in lesson bodies, so the link is read from the lesson pages (every
+    language version, live or not), and a lesson belongs to the course whose tree path prefixes its own.
+    An exercise in no lesson belongs to no course; one reused in two courses counts in both.
+    """
+    courses = dict(CoursePage.objects.values_list("path", "translation_key"))
+    result: dict[int, set[str]] = defaultdict(set)
+    for path, body in LessonPage.objects.values_list("path", "body"):
+        course_key = next((courses[path[:end]] for end in range(len(path) - 4, 0, -4) if path[:end] in courses), None)
+        if course_key is None:
+            continue
+        for block in body.raw_data:
+            exercise = block.get("value") if block.get("type") == "exercise" else None
+            if isinstance(exercise, dict) and isinstance(exercise.get("exercise"), int):
+                result[exercise["exercise"]].add(str(course_key))
+    return dict(result)
+
+
 def latest_run() -> RollupRun | None:
     return RollupRun.objects.order_by("-finished_at").first()
 
 
-def _rates(counts: dict[str, int], figures: dict[str, Figure], score: tuple[float, int]) -> dict[str, Figure]:
+def _rates(counts: dict[str, int], figures: dict[str, Figure], score: tuple[float, int, int]) -> dict[str, Figure]:
     result = dict(figures)
     result["completion_rate"] = rate_figure(
         counts.get("completed", 0), counts.get("enrolled", 0), numerator_figure=figures.get("completed")
     )
-    result["average_score"] = average_figure(*score)
+    score_sum, scored, learners = score
+    result["average_score"] = average_figure(score_sum, scored, learners=learners)
     return result
 
 
@@ -143,21 +174,23 @@ def country_dashboard(*, country: str) -> CountryDashboard:
     """Everything the country dashboard, its CSV and the API show for one country, suppressed."""
     counts: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     by_month: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MONTHLY, 0))
-    for month, dimension, member, registered, enrolled, completed in MonthlyUptake.objects.filter(
-        country=country
-    ).values_list("month", "dimension", "member", "registered", "enrolled", "completed"):
-        cell = counts[(dimension, member)]
-        cell["registered"] += registered
-        cell["enrolled"] += enrolled
-        cell["completed"] += completed
-        if dimension == Dimension.TOTAL:
-            by_month[month] = {"registered": registered, "enrolled": enrolled, "completed": completed}
-    scores: dict[tuple, tuple[float, int]] = {}
-    for dimension, member, active, score_sum, scored in LearnerSnapshot.objects.filter(country=country).values_list(
-        "dimension", "member", "active_30d", "score_sum", "scored"
+    for month, dimension, member, *values in MonthlyUptake.objects.filter(country=country).values_list(
+        "month", "dimension", "member", *MONTHLY
     ):
-        counts[(dimension, member)]["active_30d"] = active
-        scores[(dimension, member)] = (score_sum, scored)
+        cell = counts[(dimension, member)]
+        for measure, value in zip(MONTHLY, values, strict=True):
+            cell[measure] += value
+        if dimension == Dimension.TOTAL:
+            by_month[month] = dict(zip(MONTHLY, values, strict=True))
+    scores: dict[tuple, tuple[float, int, int]] = {}
+    for dimension, member, active, *score in LearnerSnapshot.objects.filter(country=country).values_list(
+        "dimension", "member", "active_30d", "score_sum", "scored", "scored_learners"
+    ):
+        if dimension != Dimension.COURSE:  # course slices hold scores only
+            counts[(dimension, member)]["active_30d"] = active
+        else:
+            counts[(dimension, member)]  # a course with scores but no enrolment still gets a row
+        scores[(dimension, member)] = tuple(score)
     counts[TOTAL]  # a country with no learners still has a (zero) total
     members: dict[str, list[str]] = defaultdict(list)
     for dimension, member in counts:
@@ -167,10 +200,7 @@ def country_dashboard(*, country: str) -> CountryDashboard:
         counts[total_key] = {
             measure: sum(counts[(dimension, m)][measure] for m in members[dimension]) for measure in COUNTS
         }
-        scores[total_key] = (
-            sum(scores.get((dimension, m), (0.0, 0))[0] for m in members[dimension]),
-            sum(scores.get((dimension, m), (0.0, 0))[1] for m in members[dimension]),
-        )
+        scores[total_key] = _score_sum(scores.get((dimension, m), NO_SCORE) for m in members[dimension])
     months = _month_range(min(by_month), max(by_month)) if by_month else []
     month_keys = [("month", month.isoformat()) for month in months]
     for month, key in zip(months, month_keys, strict=True):
@@ -184,7 +214,7 @@ def country_dashboard(*, country: str) -> CountryDashboard:
             (SEX_TOTAL, [(Dimension.SEX, m) for m in members[Dimension.SEX]]),
             (AGE_TOTAL, [(Dimension.AGE, m) for m in members[Dimension.AGE]]),
         ]
-        if measure in ("enrolled", "completed"):
+        if measure in PER_COURSE:
             relations.append((TOTAL, [(Dimension.COURSE, m) for m in members[Dimension.COURSE]]))
         if measure in MONTHLY:
             relations.append((TOTAL, month_keys))
@@ -192,7 +222,7 @@ def country_dashboard(*, country: str) -> CountryDashboard:
         for key, figure in suppressed.items():
             figures[key][measure] = figure
     for key in counts:
-        figures[key] = _rates(counts[key], figures[key], scores.get(key, (0.0, 0)))
+        figures[key] = _rates(counts[key], figures[key], scores.get(key, NO_SCORE))
 
     info = m49.country(country) if country else None
     dashboard = CountryDashboard(
@@ -238,11 +268,11 @@ class GlobalView:
     map_figures: dict[str, Figure]
 
 
-def _score_sum(pairs) -> tuple[float, int]:
-    total, n = 0.0, 0
-    for score_sum, scored in pairs:
-        total, n = total + score_sum, n + scored
-    return total, n
+def _score_sum(scores) -> tuple[float, int, int]:
+    total, n, learners = NO_SCORE
+    for score_sum, scored, scored_learners in scores:
+        total, n, learners = total + score_sum, n + scored, learners + scored_learners
+    return total, n, learners
 
 
 OTHER_REGION = "Other"  # Antarctica and the unknown-country bucket
@@ -251,22 +281,22 @@ OTHER_REGION = "Other"  # Antarctica and the unknown-country bucket
 def global_view(*, countries: frozenset[str]) -> GlobalView:
     """Per-country figures with M49 region and LDC/LLDC/SIDS roll-ups, suppressed as linked tables."""
     counts: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
-    scores: dict[tuple, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
+    scores: dict[tuple, tuple[float, int, int]] = defaultdict(lambda: NO_SCORE)
     totals = (
         MonthlyUptake.objects.filter(dimension=Dimension.TOTAL)
         .values("country")
-        .annotate(registered=Sum("registered"), enrolled=Sum("enrolled"), completed=Sum("completed"))
+        .annotate(**{measure: Sum(measure) for measure in MONTHLY})
         .order_by()
     )
     for row in totals:
         cell = counts[("country", row["country"])]
         for measure in MONTHLY:
             cell[measure] = row[measure] or 0
-    for code, active, score_sum, scored in LearnerSnapshot.objects.filter(dimension=Dimension.TOTAL).values_list(
-        "country", "active_30d", "score_sum", "scored"
+    for code, active, *score in LearnerSnapshot.objects.filter(dimension=Dimension.TOTAL).values_list(
+        "country", "active_30d", "score_sum", "scored", "scored_learners"
     ):
         counts[("country", code)]["active_30d"] = active
-        scores[("country", code)] = (score_sum, scored)
+        scores[("country", code)] = tuple(score)
     present = sorted(code for kind, code in list(counts) if kind == "country" and code in countries)
     region_children: dict[str, list[tuple]] = defaultdict(list)
     group_children: dict[str, list[tuple]] = defaultdict(list)
@@ -289,7 +319,14 @@ def global_view(*, countries: frozenset[str]) -> GlobalView:
     keys += [("country", code) for code in present]
     figures: dict[tuple, dict[str, Figure]] = defaultdict(dict)
     for measure in COUNTS:
-        for key, figure in suppress_linked({key: counts[key][measure] for key in keys}, relations).items():
+        # Each country's total is also on its own dashboard, with the same rounding: it is never
+        # hidden here to protect another cell, which would be pointless; its region is hidden instead.
+        linked = suppress_linked(
+            {key: counts[key][measure] for key in keys},
+            relations,
+            published_elsewhere=[("country", code) for code in present],
+        )
+        for key, figure in linked.items():
             figures[key][measure] = figure
     for key in keys:
         figures[key] = _rates(counts[key], figures[key], scores[key])

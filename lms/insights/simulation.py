@@ -18,7 +18,8 @@ from django.utils import timezone
 from courses.models import CoursePage, Exercise, ExerciseFormat, LessonPage
 from lms.accounts.models import AgeBand, Gender, Profile, Role
 from lms.accounts.services import training_centre_create
-from lms.progress.models import Enrollment, LessonCompletion, Submission
+from lms.insights.selectors import exercise_courses
+from lms.progress.models import Certificate, Enrollment, LessonCompletion, Submission
 
 # Country, weight, the language most learners there read. Mostly the network's developing countries.
 COUNTRY_MIX = (
@@ -35,6 +36,9 @@ CITIES = ("Capital", "Second City", "Coast")
 NO_COUNTRY_SHARE = 0.03
 CONSENT_SHARE = 0.4
 PERIOD_DAYS = 540
+EXERCISE_TRY_SHARE = 0.8  # of a course's exercises, the share an enrolled learner attempts
+CERTIFICATE_SHARE = 0.85  # of completions: the rest have not claimed their certificate yet
+REVOKED_SHARE = 0.02
 
 
 @dataclass
@@ -43,9 +47,11 @@ class SimulationReport:
     enrollments: int
     lesson_completions: int
     submissions: int
+    certificates: int
 
     @property
     def activity_rows(self) -> int:
+        """Enrolments, lesson completions and submissions: the rows learners' work leaves behind."""
         return self.enrollments + self.lesson_completions + self.submissions
 
 
@@ -64,9 +70,18 @@ def _course_plan() -> list[tuple[str, list[str]]]:
     return plan
 
 
-def _exercises() -> list[int]:
-    ids = list(Exercise.objects.values_list("pk", flat=True)[:5])
-    for n in range(1, 4 - len(ids)):
+def _exercises(plan: list[tuple[str, list[str]]]) -> dict[str, list[int]]:
+    """Course key -> the exercises its lessons embed. A course without any gets the simulated exercises
+    (created here if needed, embedded in no lesson), so its submissions count in the totals but in no
+    course's average."""
+    embedded: dict[str, list[int]] = {}
+    for exercise, course_keys in sorted(exercise_courses().items()):
+        for course_key in course_keys:
+            embedded.setdefault(course_key, []).append(exercise)
+    if all(course_key in embedded for course_key, _lessons in plan):
+        return embedded
+    loose = []
+    for n in range(1, 4):
         exercise, _created = Exercise.objects.get_or_create(
             slug=f"simulated-exercise-{n}",
             defaults={
@@ -76,8 +91,8 @@ def _exercises() -> list[int]:
                 "max_score": 10,
             },
         )
-        ids.append(exercise.pk)
-    return ids
+        loose.append(exercise.pk)
+    return {course_key: embedded.get(course_key, loose) for course_key, _lessons in plan}
 
 
 def _next_id(model: type[models.Model]) -> int:
@@ -105,6 +120,11 @@ def _write(model: type[models.Model], columns: Sequence[str], rows: list[tuple])
     model.objects.bulk_create(objects, batch_size=2000)
 
 
+def _later(rng: random.Random, after: datetime, now: datetime, share: float) -> datetime:
+    """A moment between `after` and `now`, at most `share` of the way."""
+    return after + timedelta(seconds=max(0.0, (now - after).total_seconds()) * rng.random() * share)
+
+
 def _json_fields(row: tuple) -> tuple:
     # COPY takes JSON as text; the ORM wants Python objects for the notebook and feedback columns.
     return (*row[:5], {}, *row[6:9], {}, *row[10:])
@@ -113,11 +133,16 @@ def _json_fields(row: tuple) -> tuple:
 def activity_simulate(
     *, learners: int, seed: int, now: datetime | None = None, days: int = PERIOD_DAYS
 ) -> SimulationReport:
-    """Create `learners` synthetic learners with enrollments, lesson completions and submissions."""
+    """Create `learners` synthetic learners with enrollments, lesson completions, submissions (checks
+    and graded submits) and certificates for most completions."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     now = now or timezone.now()
     plan = _course_plan()
-    exercises = _exercises()
+    exercises = _exercises(plan)
+    titles = {
+        str(key): title
+        for key, title in CoursePage.objects.filter(locale__language_code="en").values_list("translation_key", "title")
+    }
     centres: dict[str, list[int]] = {}
     for code, _weight, _language in COUNTRY_MIX:
         centres[code] = [
@@ -134,7 +159,8 @@ def activity_simulate(
 
     user_id, profile_id = _next_id(User), _next_id(Profile)
     enrollment_id, completion_id, submission_id = _next_id(Enrollment), _next_id(LessonCompletion), _next_id(Submission)
-    users, profiles, enrollments, completions, submissions = [], [], [], [], []
+    certificate_id = _next_id(Certificate)
+    users, profiles, enrollments, completions, submissions, certificates = [], [], [], [], [], []
     prefix = f"sim{seed}-{user_id}"
     for n in range(learners):
         uid = user_id + n
@@ -164,44 +190,50 @@ def activity_simulate(
             )
         )
         for course_key, lessons in rng.sample(plan, k=min(len(plan), rng.choice((1, 1, 1, 2, 3)))):
-            enrolled = joined + timedelta(seconds=(now - joined).total_seconds() * rng.random() * 0.3)
+            enrolled = _later(rng, joined, now, 0.3)
             done = rng.randint(0, len(lessons))
             last = enrolled
             for lesson_key in lessons[:done]:
-                last = last + timedelta(seconds=(now - last).total_seconds() * rng.random() * 0.4)
+                last = _later(rng, last, now, 0.4)
                 completions.append((completion_id, uid, course_key, lesson_key, last))
                 completion_id += 1
             completed_at = last if lessons and done == len(lessons) else None
-            visited = last + timedelta(seconds=(now - last).total_seconds() * rng.random() * 0.2)
+            visited = _later(rng, last, now, 0.2)
             enrollments.append(
                 (enrollment_id, uid, course_key, enrolled, lessons[0] if lessons else None, visited, completed_at)
             )
             enrollment_id += 1
-            for _attempt in range(rng.choice((0, 0, 1, 2, 3))):
-                exercise = rng.choice(exercises)
-                at = enrolled + timedelta(seconds=(now - enrolled).total_seconds() * rng.random())
-                score = round(rng.betavariate(5, 2) * 10, 1)
-                submissions.append(
+            if completed_at is not None and rng.random() < CERTIFICATE_SHARE:
+                issued = _later(rng, completed_at, now, 0.05)
+                revoked = _later(rng, issued, now, 1.0) if rng.random() < REVOKED_SHARE else None
+                certificates.append(
                     (
-                        submission_id,
+                        certificate_id,
                         uid,
-                        exercise,
-                        "submit",
-                        "graded",
-                        "{}",
-                        "graded",
-                        score,
-                        10.0,
-                        "{}",
-                        "",
-                        1,
-                        at,
-                        at,
-                        at,
-                        at,
+                        course_key,
+                        f"SIM{certificate_id:010d}",
+                        f"Learner {uid}",
+                        titles.get(course_key, "Course"),
+                        language,
+                        issued,
+                        revoked,
                     )
                 )
-                submission_id += 1
+                certificate_id += 1
+            # Per exercise tried: a few checks (visible tests) then one or two graded submits.
+            skill = rng.betavariate(5, 2)
+            for exercise in exercises[course_key]:
+                if rng.random() >= EXERCISE_TRY_SHARE:
+                    continue
+                at = _later(rng, enrolled, now, 0.5)
+                for kind in ["check"] * rng.randint(0, 4) + ["submit"] * rng.choice((1, 1, 2)):
+                    at = _later(rng, at, now, 0.05)
+                    score = round(min(1.0, skill + rng.uniform(-0.2, 0.2)) * 10, 1)
+                    submissions.append(
+                        (submission_id, uid, exercise, kind, "graded", "{}", "graded", max(0.0, score), 10.0,
+                         "{}", "", 1, at, at, at, at)
+                    )  # fmt: skip
+                    submission_id += 1
     with transaction.atomic():
         user_columns = (
             "id",
@@ -239,4 +271,10 @@ def activity_simulate(
             )  # fmt: skip
         finally:
             created_at.auto_now_add = True
-    return SimulationReport(len(users), len(enrollments), len(completions), len(submissions))
+        _write(
+            Certificate,
+            ("id", "user_id", "course_key", "code", "learner_name", "course_title", "language", "issued_at",
+             "revoked_at"),
+            certificates,
+        )  # fmt: skip
+    return SimulationReport(len(users), len(enrollments), len(completions), len(submissions), len(certificates))

@@ -10,7 +10,7 @@ Rules (docs/insights.md):
   can be recovered by subtracting the shown cells from the total.
 """
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -56,14 +56,35 @@ def _secondary() -> Figure:
     return Figure(None, SECONDARY, "…")
 
 
-def suppress_linked(counts: Mapping[K, int], relations: Sequence[tuple[K, Sequence[K]]]) -> dict[K, Figure]:
+def suppress_linked(
+    counts: Mapping[K, int],
+    relations: Sequence[tuple[K, Sequence[K]]],
+    *,
+    published_elsewhere: Collection[K] = (),
+) -> dict[K, Figure]:
     """Figures for counts tied by additive relations (parent = sum of children).
 
     In every relation the number of hidden cells must not be exactly one, or subtraction would give
     it back: the smallest visible non-zero child is hidden too (or the parent, if no child is left).
     Hiding one cell can break another relation, so this repeats until nothing changes.
+
+    A figure in `published_elsewhere` (a country's total, which its own dashboard shows) is never
+    chosen to be hidden: hiding it here would protect nothing. Nor is a figure that is the sum of
+    shown figures (a region whose countries are all shown). The parent of the relation is hidden instead.
     """
     figures = {key: count_figure(n) for key, n in counts.items()}
+    public = set(published_elsewhere)
+    children_of: dict[K, list[Sequence[K]]] = {}
+    for parent, children in relations:
+        children_of.setdefault(parent, []).append(children)
+
+    def recoverable(key: K) -> bool:
+        # A figure published elsewhere is hidden there exactly when it is hidden here (it is never a
+        # partner here), so only a shown one is known; a sum is known when all its parts are shown.
+        if key in public:
+            return True
+        return any(all(not figures[child].hidden for child in children) for children in children_of.get(key, ()))
+
     changed = True
     while changed:
         changed = False
@@ -72,7 +93,9 @@ def suppress_linked(counts: Mapping[K, int], relations: Sequence[tuple[K, Sequen
             if sum(figures[key].hidden for key in members) != 1:
                 continue
             visible = sorted(
-                (counts[key], str(key), key) for key in children if not figures[key].hidden and counts[key] > 0
+                (counts[key], str(key), key)
+                for key in children
+                if not figures[key].hidden and counts[key] > 0 and not recoverable(key)
             )
             victim = visible[0][2] if visible else parent
             if figures[victim].hidden:
@@ -99,9 +122,10 @@ def rate_figure(numerator: int, base: int, *, numerator_figure: Figure | None = 
     return Figure(percent, SHOWN, f"{percent}%")
 
 
-def average_figure(total: float, base: int) -> Figure:
-    """An average score as a percentage, withheld on a base below MIN_BASE."""
-    if base < MIN_BASE:
+def average_figure(total: float, count: int, *, learners: int) -> Figure:
+    """An average of `count` scores (fractions of 1) as a percentage, withheld when they come from
+    fewer than MIN_BASE learners: the base is people, not scores."""
+    if learners < MIN_BASE or count == 0:
         return Figure(None, WITHHELD, "–")
-    percent = round(100 * total / base)
+    percent = round(100 * total / count)
     return Figure(percent, SHOWN, f"{percent}%")

@@ -20,7 +20,9 @@ MEASURE_LABELS = {
     "completed": lambda: _("Completions"),
     "completion_rate": lambda: _("Completion rate"),
     "average_score": lambda: _("Average best score"),
+    "certified": lambda: _("Certificates issued"),
 }
+MEASURES = ("registered", "enrolled", "active_30d", "completed", "completion_rate", "certified", "average_score")
 
 
 def analyst_or_admin(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -63,7 +65,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 "view": view,
                 "map_svg": charts.world_tile_map(view.map_figures, title=_("Registered learners by country")),
                 "legend": charts.map_legend(),
-                "measures": ("registered", "enrolled", "active_30d", "completed", "completion_rate", "average_score"),
+                "measures": MEASURES,
                 "measure_labels": {k: v() for k, v in MEASURE_LABELS.items()},
                 "small": SMALL,
                 "min_base": MIN_BASE,
@@ -86,15 +88,10 @@ def country_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "dashboard": dashboard,
             "slug": slug,
-            "trend_svg": charts.monthly_trend(dashboard.months, title=_("Enrolments and completions by month")),
-            "headline_measures": (
-                "registered",
-                "enrolled",
-                "active_30d",
-                "completed",
-                "completion_rate",
-                "average_score",
+            "trend_svg": charts.monthly_trend(
+                dashboard.months, title=_("Enrolments, completions and certificates by month")
             ),
+            "headline_measures": MEASURES,
             "measure_labels": {k: v() for k, v in MEASURE_LABELS.items()},
             "is_admin": is_network_admin(request.user),
             "small": SMALL,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from courses.models import Exercise, ExerciseFormat
 from lms.accounts.models import Profile, Role
 from lms.accounts.services import role_assign
-from lms.progress.models import Enrollment, LessonCompletion, Submission
+from lms.progress.models import Certificate, Enrollment, LessonCompletion, Submission
 
 _serial = itertools.count(1)
 
@@ -57,12 +57,33 @@ def make_exercise(slug: str = "ex-1") -> Exercise:
     return Exercise.objects.create(title=slug, slug=slug, notebook={}, format=ExerciseFormat.NATIVE, max_score=10)
 
 
-def submit(user: User, exercise: Exercise, *, score: float | None, at: datetime, status=Submission.Status.GRADED):
+def submit(
+    user: User,
+    exercise: Exercise,
+    *,
+    score: float | None,
+    at: datetime,
+    status=Submission.Status.GRADED,
+    kind=Submission.Kind.SUBMIT,
+):
     submission = Submission.objects.create(
-        user=user, exercise=exercise, notebook={}, status=status, score=score, max_score=10, queued_at=at
+        user=user, exercise=exercise, notebook={}, status=status, score=score, max_score=10, queued_at=at, kind=kind
     )
     Submission.objects.filter(pk=submission.pk).update(created_at=at)
     return submission
+
+
+def certify(user: User, course_key: uuid.UUID, *, at: datetime, revoked_at: datetime | None = None) -> Certificate:
+    return Certificate.objects.create(
+        user=user,
+        course_key=course_key,
+        code=f"T{next(_serial):08d}",
+        learner_name="A Learner",
+        course_title="A course",
+        language="en",
+        issued_at=at,
+        revoked_at=revoked_at,
+    )
 
 
 def make_staff(role: Role, *, countries: tuple[str, ...] = (), email: str | None = None) -> User:

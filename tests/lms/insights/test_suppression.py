@@ -40,8 +40,10 @@ def test_rates_and_averages_need_a_base_of_ten():
     assert rate_figure(3, 9) == Figure(None, WITHHELD, "–")
     assert rate_figure(5, 10) == Figure(50, SHOWN, "50%")
     assert rate_figure(2, 3).hidden
-    assert average_figure(7.5, 10) == Figure(75, SHOWN, "75%")
-    assert average_figure(8.9, 9).hidden
+    # 10 learners' 15 best scores, summing to 11.25: 75%.
+    assert average_figure(11.25, 15, learners=10) == Figure(75, SHOWN, "75%")
+    # 12 best scores, but from 9 learners: the base is people, so it is withheld.
+    assert average_figure(9.0, 12, learners=9) == Figure(None, WITHHELD, "–")
 
 
 def test_a_rate_whose_numerator_is_hidden_is_withheld_too():
@@ -93,10 +95,51 @@ def test_linked_tables_are_protected_until_nothing_changes():
     relations = [("W", ["Africa", "Asia"]), ("Africa", ["RW", "KE"]), ("Asia", ["NP", "IN"])]
     figures = suppress_linked(counts, relations)
     assert {k for k, f in figures.items() if f.hidden} == {"RW", "KE"}
-    # A hidden region forces a second hidden region, and then a country in it.
+    # A hidden region needs a partner in the world relation. Asia is no partner: hidden, it would still
+    # be NP + IN, both shown. So the world total is hidden (W - Asia would give Africa back).
     counts = {"W": 103, "Africa": 3, "Asia": 100, "RW": 3, "NP": 10, "IN": 90}
     relations = [("W", ["Africa", "Asia"]), ("Africa", ["RW"]), ("Asia", ["NP", "IN"])]
     figures = suppress_linked(counts, relations)
-    assert {k for k, f in figures.items() if f.hidden} == {"Africa", "RW", "Asia", "NP"}
+    assert {k for k, f in figures.items() if f.hidden} == {"Africa", "RW", "W"}
     for parent, children in relations:
         assert sum(figures[k].hidden for k in [parent, *children]) != 1
+
+
+def test_figures_published_elsewhere_are_never_hidden_to_protect_others():
+    # The world view: Eastern Africa = RW 40 + BI 3 + KE 100; Asia = IN 50; world = both regions.
+    # Each country's total is also on its own dashboard, so hiding RW here (the usual partner for BI)
+    # would protect nothing: RW's dashboard shows 40, and 145 - 100 - 40 gives BI back. The region is
+    # hidden instead, and then the world (Asia's 50 can be redone from India, so it is no partner).
+    counts = {"RW": 40, "BI": 3, "KE": 100, "IN": 50, "Africa": 143, "Asia": 50, "World": 193}
+    relations = [("Africa", ["RW", "BI", "KE"]), ("Asia", ["IN"]), ("World", ["Africa", "Asia"])]
+    figures = suppress_linked(counts, relations, published_elsewhere=["RW", "BI", "KE", "IN"])
+    assert {key: figure.text for key, figure in figures.items()} == {
+        "RW": "40",
+        "BI": "<5",
+        "KE": "100",
+        "IN": "50",
+        "Africa": "…",
+        "Asia": "50",
+        "World": "…",
+    }
+    # Without that knowledge the smallest country partners the small one, as on a dashboard.
+    plain = suppress_linked(counts, relations)
+    assert (plain["RW"].status, plain["Africa"].status, plain["World"].status) == (SECONDARY, SHOWN, SHOWN)
+
+
+def test_a_region_with_two_hidden_countries_may_partner_another_hidden_region():
+    # Africa: BI 3 + RW 4, both hidden, so Africa (7) alone would be safe. Oceania: WS 2 + FJ 30.
+    # Oceania hides itself (FJ is published elsewhere); the world then needs a second hidden region,
+    # and Africa, whose sum cannot be redone from shown countries, is the one hidden.
+    counts = {"BI": 3, "RW": 4, "WS": 2, "FJ": 30, "Africa": 7, "Oceania": 32, "World": 39}
+    relations = [("Africa", ["BI", "RW"]), ("Oceania", ["WS", "FJ"]), ("World", ["Africa", "Oceania"])]
+    figures = suppress_linked(counts, relations, published_elsewhere=["BI", "RW", "WS", "FJ"])
+    assert {key: figure.text for key, figure in figures.items()} == {
+        "BI": "<5",
+        "RW": "<5",
+        "WS": "<5",
+        "FJ": "30",
+        "Africa": "…",
+        "Oceania": "…",
+        "World": "40",
+    }

@@ -148,3 +148,24 @@ def test_the_dashboard_speaks_the_analysts_language_right_to_left(client, analys
     page = client.get("/ar/insights/rw/").content.decode()
     assert 'dir="rtl"' in page and 'lang="ar"' in page
     assert "الإقبال على التدريب: رواندا" in page and "المتعلمون المسجلون" in page
+
+
+def test_the_world_view_never_hides_a_country_its_own_dashboard_shows(admin):
+    # RW 12, BI 3, KE 20 learners, all in Africa. BI is "<5". Hiding RW (10) would be useless: RW's
+    # dashboard shows 10. So Africa (35), the LDC and LLDC sums (RW + BI) and the world are hidden.
+    from django.contrib.auth.models import User
+
+    from lms.insights import selectors
+    from lms.insights.access import visible_countries
+
+    for country, n in (("RW", 12), ("BI", 3), ("KE", 20)):
+        for _i in range(n):
+            make_learner(country=country)
+    services.rollups_refresh()
+    admin = User.objects.select_related("profile").get(pk=admin.pk)  # the role as stored
+    assert len(visible_countries(admin)) > 200
+    view = selectors.global_view(countries=visible_countries(admin))
+    registered = {row.key: row.figures["registered"].text for row in [*view.countries, *view.regions, *view.groupings]}
+    assert registered == {"RW": "10", "BI": "<5", "KE": "20", "Africa": "…", "LDC": "…", "LLDC": "…"}
+    assert view.total.figures["registered"].text == "…"
+    assert selectors.country_dashboard(country="RW").headline["registered"].text == "10"

@@ -4,7 +4,10 @@ from lms.insights.simulation import activity_simulate
 
 
 class Command(BaseCommand):
-    help = "Create synthetic learners across many countries with enrollments, lesson completions and submissions."
+    help = (
+        "Create synthetic learners across many countries with enrollments, lesson completions, submissions "
+        "and certificates."
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--learners", type=int, default=1000)
@@ -15,5 +18,6 @@ class Command(BaseCommand):
         report = activity_simulate(learners=options["learners"], seed=options["seed"], days=options["days"])
         self.stdout.write(
             f"{report.learners} learners, {report.enrollments} enrollments, {report.lesson_completions} lesson "
-            f"completions, {report.submissions} submissions ({report.activity_rows} activity rows)."
+            f"completions, {report.submissions} submissions ({report.activity_rows} activity rows), "
+            f"{report.certificates} certificates."
         )
