@@ -23,12 +23,27 @@ from jupyter_client.kernelspec import KernelSpec  # noqa: E402
 from jupyter_client.manager import KernelManager  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
+from sandbox.forkserver import ForkServer  # noqa: E402
 from sandbox.formats import parse_exercise  # noqa: E402
-from sandbox.grader import Grader  # noqa: E402
+from sandbox.grader import Grader, Session, start_session  # noqa: E402
 from sandbox.pool import KernelPool  # noqa: E402
 from sandbox.settings import PoolSettings, SandboxSettings  # noqa: E402
 
 NOTEBOOKS = REPO / "tests" / "sandbox" / "notebooks"
+
+
+class OnDemand:
+    """Stands in for a pool: forks a session when asked, destroys it when given back."""
+
+    def __init__(self, server: ForkServer) -> None:
+        self.server = server
+        self.settings = PoolSettings(sandbox=server.settings)
+
+    def acquire(self) -> Session:
+        return start_session(self.server.settings, forkserver=self.server)
+
+    def retire(self, session: Session) -> None:
+        session.destroy()
 
 
 def main() -> None:
@@ -36,6 +51,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--quiet-runs", type=int, default=10)
     parser.add_argument("--baseline-runs", type=int, default=3)
+    parser.add_argument("--fresh-runs", type=int, default=20)
     args = parser.parse_args()
     source = (NOTEBOOKS / "reference-exercise.ipynb").read_bytes()
     submission = (NOTEBOOKS / "reference-correct.ipynb").read_bytes()
@@ -66,12 +82,24 @@ def main() -> None:
         q95 = sorted(quiet)[max(0, int(len(quiet) * 0.95) - 1)]
         print(f"warm pool, pool full: p50 {q50 * 1000:.1f} ms, p95 {q95 * 1000:.1f} ms over {len(quiet)} submissions")
 
+    # Sustained, one submission after another, each in a session started for it and destroyed
+    # after it: forked from the zygote, then booted cold (the engine without a pool).
+    server = ForkServer(settings)
+    try:
+        forked_grader = Grader(pool=OnDemand(server))  # type: ignore[arg-type]
+        started = time.perf_counter()
+        for _ in range(args.fresh_runs):
+            assert forked_grader.grade(exercise, submission).score == 10
+        per_forked = (time.perf_counter() - started) / args.fresh_runs
+    finally:
+        server.close()
+    print(f"fresh forked session per submission: {1 / per_forked:.2f} submissions/s ({per_forked * 1000:.0f} ms each)")
     fresh = Grader(settings)
     started = time.perf_counter()
     for _ in range(args.baseline_runs):
         assert fresh.grade(exercise, submission).score == 10
     per_fresh = (time.perf_counter() - started) / args.baseline_runs
-    print(f"fresh sandboxed kernel per submission: {1 / per_fresh:.2f} submissions/s ({per_fresh * 1000:.0f} ms each)")
+    print(f"fresh cold session per submission: {1 / per_fresh:.2f} submissions/s ({per_fresh * 1000:.0f} ms each)")
 
     baseline: list[float] = []
     for _ in range(args.baseline_runs):
