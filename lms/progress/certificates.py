@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse

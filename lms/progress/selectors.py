@@ -17,7 +17,6 @@ from wagtail.models import Locale
 from courses.models import CoursePage, Exercise, LessonPage
 from lms.progress.models import Certificate, Enrollment, LessonCompletion, QuizAttempt, Submission
 
-
 # -- the completion rule ------------------------------------------------------------------------
 
 
@@ -117,9 +116,7 @@ def evaluate_completion(
     exercise_max: dict[int, float],
     exercise_best: dict[int, float],
 ) -> CourseCompletion:
-    conditions = [
-        Condition("lessons", course.completion_lessons_percent, len(done & lesson_keys), len(lesson_keys))
-    ]
+    conditions = [Condition("lessons", course.completion_lessons_percent, len(done & lesson_keys), len(lesson_keys))]
     if course.completion_exercise_points_percent is not None:
         ids = assessments.exercise_ids & exercise_max.keys()
         earned = sum(min(exercise_best.get(pk, 0.0), exercise_max[pk]) for pk in ids)

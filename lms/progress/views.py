@@ -144,7 +144,7 @@ def certificate_detail(request: HttpRequest, code: str) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         return redirect("certificate_detail", code=certificate.code)
-    if request.LANGUAGE_CODE != certificate.language:
+    if certificate.language != request.LANGUAGE_CODE:
         # A certificate is shown in the language it was issued in, page and all.
         with translation.override(certificate.language):
             return redirect(reverse("certificate_detail", args=[certificate.code]))

@@ -59,7 +59,9 @@ def course(tmp_path):
 
 
 @pytest.mark.parametrize(("language", "direction"), [("en", "ltr"), ("ar", "rtl")])
-def test_quiz_to_verified_certificate(page, browser, live_server, course, django_user_model, screenshot, language, direction):
+def test_quiz_to_verified_certificate(
+    page, browser, live_server, course, django_user_model, screenshot, language, direction
+):
     text = TEXTS[language]
     user = django_user_model.objects.create_user("learner", "learner@example.org", PASSWORD)
     EmailAddress.objects.create(user=user, email="learner@example.org", verified=True, primary=True)

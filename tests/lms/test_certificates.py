@@ -18,7 +18,11 @@ from tests.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.django_db
 
-COURSE_TITLES = {"en": "First steps with AI", "ar": "خطواتك الأولى في الذكاء الاصطناعي", "zh-hans": "人工智能入门第一步"}
+COURSE_TITLES = {
+    "en": "First steps with AI",
+    "ar": "خطواتك الأولى في الذكاء الاصطناعي",
+    "zh-hans": "人工智能入门第一步",
+}
 NAMES = {"en": "Amina Kamau", "ar": "فاطمة الزهراء", "zh-hans": "李小龙"}
 
 
@@ -71,9 +75,7 @@ def test_the_pdf_is_in_the_learners_language_with_its_script(client, course, dja
     assert expected in text
     assert "@example.org" not in text
     fonts = {
-        str(font.get_object()["/BaseFont"])
-        for page in reader.pages
-        for font in page["/Resources"]["/Font"].values()
+        str(font.get_object()["/BaseFont"]) for page in reader.pages for font in page["/Resources"]["/Font"].values()
     }
     family = {"en": "Noto-Serif", "ar": "Noto-Naskh-Arabic", "zh-hans": "Noto-Serif-CJK-SC"}[language]
     assert any(family in font for font in fonts), fonts

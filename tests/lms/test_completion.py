@@ -49,7 +49,9 @@ def lessons(code="en"):
 def answer(user, lesson, quiz_id, value):
     from courses.selectors import quiz_in_lesson
 
-    return services.quiz_answer(user=user, lesson=lesson, spec=quiz_in_lesson(lesson=lesson, quiz_id=quiz_id), raw=[value])
+    return services.quiz_answer(
+        user=user, lesson=lesson, spec=quiz_in_lesson(lesson=lesson, quiz_id=quiz_id), raw=[value]
+    )
 
 
 def test_the_rule_is_loaded_from_course_yaml(tmp_path):
@@ -128,7 +130,10 @@ def test_progress_towards_each_condition_is_shown(client, tmp_path, learner):
 @pytest.fixture
 def exercise_course(tmp_path):
     make_course(
-        tmp_path, modules=1, lessons_per_module=1, completion={"lessons_viewed_percent": 0, "exercise_points_percent": 70}
+        tmp_path,
+        modules=1,
+        lessons_per_module=1,
+        completion={"lessons_viewed_percent": 0, "exercise_points_percent": 70},
     )
     exercise = exercise_create_or_update(
         slug="mean-square", title="Mean square", raw_notebook=json.dumps(exercise_notebook())
@@ -215,4 +220,3 @@ def test_a_course_without_lessons_is_never_completed(tmp_path, learner):
     course = CoursePage.objects.get(locale__language_code="en")
     services.enrollment_start(user=learner, course=course)
     assert services.course_completion_evaluate(user=learner, course=course) is None
-

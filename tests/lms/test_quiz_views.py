@@ -51,7 +51,9 @@ def learner(django_user_model):
 
 
 def answer(client, lesson, quiz_id, *values):
-    return client.post(f"/{lesson.locale.language_code}/learning/lessons/{lesson.pk}/quizzes/{quiz_id}/", {"answer": list(values)})
+    return client.post(
+        f"/{lesson.locale.language_code}/learning/lessons/{lesson.pk}/quizzes/{quiz_id}/", {"answer": list(values)}
+    )
 
 
 def test_the_page_never_carries_answers_before_the_learner_answers(client, lesson, learner):
@@ -117,7 +119,9 @@ def test_multiple_choice_needs_every_right_option(client, lesson, learner):
         ("city", ["x" * 300], "The answer is too long"),
     ],
 )
-def test_bad_input_gets_a_clear_error_in_the_quiz_and_records_nothing(client, lesson, learner, quiz_id, values, message):
+def test_bad_input_gets_a_clear_error_in_the_quiz_and_records_nothing(
+    client, lesson, learner, quiz_id, values, message
+):
     client.force_login(learner)
     response = answer(client, lesson, quiz_id, *values)
     assert response.status_code == 302 and response["Location"].endswith(f"#quiz-{quiz_id}")
@@ -138,5 +142,5 @@ def test_answering_needs_a_login_a_post_and_a_real_quiz(client, lesson, learner)
     client.force_login(learner)
     assert client.get(url).status_code == 405
     assert client.post(f"/en/learning/lessons/{lesson.pk}/quizzes/no-such-quiz/", {"answer": "1"}).status_code == 404
-    assert client.post(f"/en/learning/lessons/999999/quizzes/supervised/", {"answer": "1"}).status_code == 404
+    assert client.post("/en/learning/lessons/999999/quizzes/supervised/", {"answer": "1"}).status_code == 404
     assert not QuizAttempt.objects.exists()
