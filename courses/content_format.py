@@ -7,6 +7,7 @@ the authors' guide to this format.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,8 +114,8 @@ def _parse_body(lines: list[str], path: Path, first_line: int, course_dir: Path,
             start = first_line + index
             body, index = take_until(index, "```", "quiz block")
             value = parse_quiz("\n".join(body), path, start)
-            lesson.blocks.append({"type": "quiz", "value": value})
             lesson.quizzes.append(QuizRef(value["quiz_id"], start, shared_signature(value)))
+            lesson.blocks.append({"type": "quiz", "value": _with_list_item_ids(value)})
         elif fence := FENCE_OPEN.match(line):
             flush_text()
             code, index = take_until(index, "```", "code block")
@@ -155,7 +156,7 @@ def _parse_body(lines: list[str], path: Path, first_line: int, course_dir: Path,
 
 def _key_lines(text: str) -> dict[str, int]:
     """The line (0-based, within `text`) of each top-level key of a YAML mapping."""
-    node = yaml.compose(text)
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {key.value: key.start_mark.line for key, _value in node.value if isinstance(key, yaml.ScalarNode)}
@@ -216,6 +217,27 @@ def parse_quiz(text: str, path: Path, fence_line: int) -> dict[str, Any]:
         if value[key] is not None:
             value[key] = float(value[key])
     return value
+
+
+def _with_list_item_ids(value: dict[str, Any]) -> dict[str, Any]:
+    """Options and accepted answers in Wagtail's ListBlock storage format, with ids.
+
+    wagtail-localize offers list items for translation only in this format. The ids derive from the
+    quiz id and the position, so every language's version of an item has the same id, as a
+    translation made in the admin would.
+    """
+
+    def items(name: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "item",
+                "value": item,
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"quiz:{value['quiz_id']}:{name}:{n}")),
+            }
+            for n, item in enumerate(value[name])
+        ]
+
+    return {**value, "options": items("options"), "accept": items("accept")}
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

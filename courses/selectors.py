@@ -379,6 +379,8 @@ def _quiz_attempts_by_id(request: Any, page: Any) -> dict[str, list[Any]]:
 
 def quiz_view(*, spec: dict[str, Any], page: Any, request: Any) -> QuizView:
     user = getattr(request, "user", None)
+    # An admin preview of a page not saved yet has no id: it shows the quiz, not anyone's attempts.
+    page = page if getattr(page, "pk", None) else None
     signed_in = bool(user is not None and user.is_authenticated)
     attempts = _quiz_attempts_by_id(request, page).get(spec["quiz_id"], []) if signed_in and page else []
     last = attempts[0] if attempts else None

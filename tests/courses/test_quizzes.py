@@ -40,8 +40,9 @@ def test_a_quiz_fence_becomes_a_quiz_block(tmp_path):
     value = lesson.blocks[1]["value"]
     assert value["quiz_id"] == "what-is-ml-1" and value["kind"] == "single" and value["points"] == 2
     assert "<em>learn</em>" in value["question"] and "<strong>data</strong>" in value["explanation"]
-    assert value["options"][0] == {"text": "Examples", "correct": True, "feedback": "Yes: data."}
-    assert value["options"][1]["correct"] is False
+    assert value["options"][0]["value"] == {"text": "Examples", "correct": True, "feedback": "Yes: data."}
+    assert value["options"][1]["value"]["correct"] is False
+    assert value["options"][0]["type"] == "item" and value["options"][0]["id"]  # Wagtail's list format
     assert lesson.quizzes[0].quiz_id == "what-is-ml-1" and lesson.quizzes[0].line == 6  # the fence's line
 
 
@@ -254,3 +255,47 @@ def test_the_admin_block_enforces_the_same_rules_as_files(overrides, message):
         str(item) for item in error.value.block_errors.values()
     ]
     assert any(message in item for item in messages), messages
+
+
+@pytest.mark.django_db
+def test_translators_see_only_the_texts_of_a_quiz(tmp_path):
+    """wagtail-localize offers texts for translation; ids, flags and numbers stay synchronised."""
+    from wagtail_localize.segments.extract import extract_segments
+
+    def body(slug, code):
+        return lesson_quiz(code) + quiz_fence(
+            id="rate", kind="numeric", question="Rate?", answer=0.25, tolerance=0.01, explanation="Because."
+        )
+
+    write_course(tmp_path, modules=1, lessons_per_module=1, languages=("en",), extra_body=body)
+    load_content(tmp_path)
+    lesson = LessonPage.objects.get(locale__language_code="en")
+    segments = extract_segments(lesson)
+    texts = {getattr(segment, "string", None) and segment.string.data for segment in segments}
+    assert {"Paris [en]", "Lyon [en]", "Because."} <= texts
+    paths = [segment.path for segment in segments]
+    assert not any(path.endswith((".quiz_id", ".answer", ".tolerance", ".points", ".correct")) for path in paths)
+
+
+@pytest.mark.django_db
+def test_instructors_edit_quizzes_and_the_completion_rule_in_the_admin(client, tmp_path, django_user_model):
+    from allauth.mfa.models import Authenticator
+    from django.urls import reverse
+
+    from courses.models import CoursePage
+    from lms.accounts import services
+    from lms.accounts.models import Role
+
+    write_course(tmp_path, modules=1, lessons_per_module=1, languages=("en",), extra_body=lambda s, c: lesson_quiz(c))
+    load_content(tmp_path)
+    user = django_user_model.objects.create_user("teacher", "teacher@example.org", "x" * 12)
+    services.profile_create(user=user, country="SN")
+    services.role_assign(user=user, role=Role.INSTRUCTOR)
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(user)
+    lesson = LessonPage.objects.get(locale__language_code="en")
+    html = client.get(reverse("wagtailadmin_pages:edit", args=[lesson.pk])).content.decode()
+    assert "capital" in html and "Paris [en]" in html  # the quiz block, filled in, in the editor
+    course = CoursePage.objects.get(locale__language_code="en")
+    html = client.get(reverse("wagtailadmin_pages:edit", args=[course.pk])).content.decode()
+    assert 'name="completion_quiz_points_percent"' in html and 'name="completion_exercise_points_percent"' in html
