@@ -299,3 +299,58 @@ def test_instructors_edit_quizzes_and_the_completion_rule_in_the_admin(client, t
     course = CoursePage.objects.get(locale__language_code="en")
     html = client.get(reverse("wagtailadmin_pages:edit", args=[course.pk])).content.decode()
     assert 'name="completion_quiz_points_percent"' in html and 'name="completion_exercise_points_percent"' in html
+
+
+def _admin_quiz_post(options):
+    from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
+
+    def listing(items):
+        data = {str(n): {"value": item, "deleted": "", "order": str(n), "id": ""} for n, item in enumerate(items)}
+        return {**data, "count": str(len(items))}
+
+    quiz = {
+        "quiz_id": "from-admin",
+        "kind": "single",
+        "points": "2",
+        "question": rich_text("<p>Made in the admin?</p>"),
+        "options": listing(
+            [{"text": text, "correct": "on" if correct else "", "feedback": ""} for text, correct in options]
+        ),
+        "answer": "",
+        "tolerance": "",
+        "accept": listing([]),
+        "explanation": rich_text(""),
+    }
+    return nested_form_data(
+        {"title": "Edited", "slug": "lesson-1-1", "summary": "", "minutes": "5", "body": streamfield([("quiz", quiz)])}
+    )
+
+
+@pytest.mark.django_db
+def test_a_quiz_saved_in_the_admin_follows_the_rules(client, tmp_path, django_user_model):
+    from allauth.mfa.models import Authenticator
+    from django.urls import reverse
+
+    from lms.accounts import services
+    from lms.accounts.models import Role
+
+    write_course(tmp_path, modules=1, lessons_per_module=1, languages=("en",))
+    load_content(tmp_path)
+    user = django_user_model.objects.create_user("teacher", "teacher@example.org", "x" * 12)
+    services.profile_create(user=user, country="SN")
+    services.role_assign(user=user, role=Role.INSTRUCTOR)
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(user)
+    lesson = LessonPage.objects.get(locale__language_code="en")
+    url = reverse("wagtailadmin_pages:edit", args=[lesson.pk])
+
+    refused = client.post(url, _admin_quiz_post([("Yes", True), ("Also yes", True)]))
+    assert refused.status_code == 200
+    assert "single choice needs exactly one correct option, not 2" in refused.content.decode()
+    assert LessonPage.objects.get(pk=lesson.pk).title != "Edited"
+
+    saved = client.post(url, _admin_quiz_post([("Yes", True), ("No", False)]))
+    assert saved.status_code == 302
+    draft = LessonPage.objects.get(pk=lesson.pk).get_latest_revision_as_object()
+    quiz = next(block for block in draft.body if block.block_type == "quiz")
+    assert quiz.value["quiz_id"] == "from-admin" and [o["correct"] for o in quiz.value["options"]] == [True, False]
