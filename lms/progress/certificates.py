@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -16,6 +17,9 @@ from django.utils import translation
 from django.utils.translation import get_language_bidi
 
 from lms.progress.models import Certificate
+
+# WeasyPrint reports each rendering step at INFO; one line per step per certificate is noise in logs.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def verify_url(request: HttpRequest, certificate: Certificate) -> str:

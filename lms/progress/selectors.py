@@ -155,6 +155,17 @@ def certificate_for(*, user: Any, course_key: uuid.UUID) -> Certificate | None:
     return Certificate.objects.filter(user=user, course_key=course_key).first()
 
 
+def certificate_for_lesson(*, user: Any, lesson: LessonPage) -> Certificate | None:
+    from courses.selectors import course_for_lesson
+
+    course = course_for_lesson(lesson=lesson)
+    return certificate_for(user=user, course_key=course.translation_key) if course else None
+
+
+def has_certificate_for_lesson(*, user: Any, lesson: LessonPage) -> bool:
+    return certificate_for_lesson(user=user, lesson=lesson) is not None
+
+
 @dataclass(frozen=True)
 class LearningRow:
     course: CoursePage

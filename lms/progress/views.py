@@ -40,9 +40,23 @@ def enroll(request: HttpRequest, course_id: int) -> HttpResponse:
 @login_required
 def complete_lesson(request: HttpRequest, lesson_id: int) -> HttpResponse:
     lesson = get_object_or_404(LessonPage.objects.live(), pk=lesson_id)
+    had_certificate = selectors.has_certificate_for_lesson(user=request.user, lesson=lesson)
     services.lesson_complete(user=request.user, lesson=lesson)
     messages.success(request, _("Lesson completed."))
+    _announce_completion(request, lesson, had_certificate)
     return _back(request, lesson.url)
+
+
+def _announce_completion(request: HttpRequest, lesson: LessonPage, had_certificate: bool) -> None:
+    """Say so, once, when the action just taken completed the course."""
+    if had_certificate:
+        return
+    certificate = selectors.certificate_for_lesson(user=request.user, lesson=lesson)
+    if certificate is not None:
+        messages.success(
+            request,
+            _("You have completed “%(course)s”. Your certificate is ready.") % {"course": certificate.course_title},
+        )
 
 
 @require_GET
@@ -119,8 +133,10 @@ def quiz_answer(request: HttpRequest, lesson_id: int, quiz_id: str) -> HttpRespo
     if spec is None:
         raise Http404("no such quiz in this lesson")
     raw = [value[:1000] for value in request.POST.getlist("answer")[:MAX_QUIZ_VALUES]]
+    had_certificate = selectors.has_certificate_for_lesson(user=request.user, lesson=lesson)
     try:
         services.quiz_answer(user=request.user, lesson=lesson, spec=spec, raw=raw)
+        _announce_completion(request, lesson, had_certificate)
     except QuizAnswerError as error:
         # Shown once in the quiz itself, with what the learner typed, after the redirect.
         flash = request.session.get(QUIZ_FLASH_SESSION_KEY) or {}

@@ -98,6 +98,7 @@ def test_quiz_to_verified_certificate(
 
     page.locator(".lesson-footer form button").click()  # the last lesson: the course is complete
     page.wait_for_load_state()
+    assert page.locator(".message.success").count() == 2  # lesson completed, course completed
     page.goto(f"{live_server.url}/{language}/learning/")
     assert page.locator(".conditions li.met").count() == 2
     screenshot(f"my-learning-completed-{language}")
