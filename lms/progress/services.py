@@ -121,7 +121,11 @@ def course_completion_evaluate_all(*, user: AbstractBaseUser) -> None:
     """Re-check every course the learner has not completed yet (after a graded exercise, which may sit
     in any of them)."""
     keys = list(Enrollment.objects.filter(user=user, completed_at__isnull=True).values_list("course_key", flat=True))
+    # One language version of each course is enough: the rule and the progress are shared by all.
+    courses = {}
     for course in CoursePage.objects.live().filter(translation_key__in=keys, alias_of__isnull=True):
+        courses.setdefault(course.translation_key, course)
+    for course in courses.values():
         course_completion_evaluate(user=user, course=course)
 
 
