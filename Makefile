@@ -8,8 +8,10 @@ KERNEL_VENV := .kernel-venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Debian packages the platform needs: the sandbox (bubblewrap), browser tests (chromium),
-# fonts that cover Arabic and Chinese, gettext for compiling translations.
-DEBIAN_PACKAGES := bubblewrap chromium fonts-noto-core fonts-noto-cjk gettext
+# fonts that cover Arabic and Chinese, gettext for compiling translations, Pango for WeasyPrint's
+# certificate PDFs, poppler-utils (pdftoppm) to turn those PDFs into the PNGs in docs/screenshots.
+DEBIAN_PACKAGES := bubblewrap chromium fonts-noto-core fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 \
+  poppler-utils
 
 .PHONY: run test test-fast lint format typecheck bench messages system-deps setup demo clean help
 

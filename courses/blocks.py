@@ -3,6 +3,8 @@
 from typing import Any
 from urllib.parse import urlparse
 
+from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorList
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from latex2mathml.converter import convert as latex_to_mathml
@@ -139,6 +141,99 @@ class ExerciseBlock(blocks.StructBlock):
         return context
 
 
+class QuizOptionBlock(blocks.StructBlock):
+    text = blocks.CharBlock(label=_("Option"), max_length=500)
+    correct = blocks.BooleanBlock(label=_("Correct"), required=False)
+    feedback = blocks.TextBlock(
+        label=_("Feedback"), required=False, help_text=_("Why this option is right or wrong, shown after answering.")
+    )
+
+    class Meta:
+        icon = "list-ul"
+
+
+class QuizBlock(blocks.StructBlock):
+    """A question graded on the server. Ids, points, correct flags, the number and the tolerance are the
+    same in every language (wagtail-localize leaves non-text fields alone); the texts are translated."""
+
+    quiz_id = blocks.RegexBlock(
+        regex=r"^[a-z0-9][a-z0-9_-]{0,79}$",
+        label=_("Quiz id"),
+        help_text=_("Unique in the course and the same in every language, e.g. what-is-ml-1."),
+        error_messages={"invalid": _("Use lowercase letters, digits, '-' and '_'.")},
+    )
+    kind = blocks.ChoiceBlock(
+        choices=[
+            ("single", _("Single choice")),
+            ("multiple", _("Multiple choice")),
+            ("numeric", _("Number")),
+            ("text", _("Short text")),
+        ],
+        default="single",
+    )
+    points = blocks.IntegerBlock(default=1, min_value=1, max_value=1000)
+    question = blocks.RichTextBlock(features=RICH_TEXT_FEATURES)
+    options = blocks.ListBlock(QuizOptionBlock(), required=False, label=_("Options (single and multiple choice)"))
+    answer = blocks.FloatBlock(required=False, label=_("Expected number (numeric)"))
+    tolerance = blocks.FloatBlock(required=False, min_value=0, label=_("Tolerance (numeric, absolute)"))
+    accept = blocks.ListBlock(
+        blocks.CharBlock(max_length=200),
+        required=False,
+        label=_("Accepted answers (short text)"),
+        help_text=_("Compared ignoring case, accents' composed forms and extra spaces."),
+    )
+    explanation = blocks.RichTextBlock(features=RICH_TEXT_FEATURES, required=False)
+
+    class Meta:
+        icon = "help"
+        template = "blocks/quiz_block.html"
+        label = _("Quiz")
+
+    def clean(self, value: Any) -> Any:
+        from courses.quizzes import QuizSpecError, validate_quiz
+
+        value = super().clean(value)
+        try:
+            validate_quiz(quiz_spec(value))
+        except QuizSpecError as error:
+            message = ValidationError(str(error))
+            field = {"id": "quiz_id"}.get(error.key, error.key)
+            # List fields (options, accept) take their errors on the quiz as a whole: the admin shows a
+            # list's own errors only per item.
+            if field in ("quiz_id", "kind", "points", "question", "answer", "tolerance"):
+                raise blocks.StructBlockValidationError(block_errors={field: message}) from error
+            raise blocks.StructBlockValidationError(non_block_errors=ErrorList([message])) from error
+        return value
+
+    def get_context(self, value: Any, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
+        from courses.selectors import quiz_view
+
+        context = super().get_context(value, parent_context)
+        parent_context = parent_context or {}
+        context["quiz"] = quiz_view(
+            spec=quiz_spec(value), page=parent_context.get("page"), request=parent_context.get("request")
+        )
+        return context
+
+
+def quiz_spec(value: Any) -> dict[str, Any]:
+    """A QuizBlock value as the plain dict courses.quizzes validates and grades."""
+    return {
+        "quiz_id": value["quiz_id"],
+        "kind": value["kind"],
+        "points": value["points"],
+        "question": value["question"].source if hasattr(value["question"], "source") else value["question"],
+        "options": [
+            {"text": option["text"], "correct": bool(option["correct"]), "feedback": option["feedback"]}
+            for option in value["options"] or []
+        ],
+        "answer": value["answer"],
+        "tolerance": value["tolerance"],
+        "accept": list(value["accept"] or []),
+        "explanation": value["explanation"].source if hasattr(value["explanation"], "source") else value["explanation"],
+    }
+
+
 class LessonStreamBlock(blocks.StreamBlock):
     text = blocks.RichTextBlock(features=RICH_TEXT_FEATURES, icon="pilcrow", label=_("Text"))
     code = CodeBlock()
@@ -147,3 +242,4 @@ class LessonStreamBlock(blocks.StreamBlock):
     video = VideoBlock()
     callout = CalloutBlock()
     exercise = ExerciseBlock()
+    quiz = QuizBlock()

@@ -7,12 +7,15 @@ the authors' guide to this format.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import markdown
 import yaml
+
+from courses.quizzes import KNOWN_KEYS, QuizSpecError, shared_signature, validate_quiz
 
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 IMAGE_LINE = re.compile(r'^!\[(?P<alt>[^\]]*)\]\((?P<src>[^\s)]+)(?:\s+"(?P<caption>[^"]*)")?\)\s*$')
@@ -41,6 +44,16 @@ class ParsedLesson:
     minutes: int
     blocks: list[dict[str, Any]] = field(default_factory=list)
     images: list[ImageRef] = field(default_factory=list)
+    quizzes: list[QuizRef] = field(default_factory=list)
+
+
+@dataclass
+class QuizRef:
+    """Where a quiz is, and what all languages must share, for the loader's checks across files."""
+
+    quiz_id: str
+    line: int
+    signature: dict[str, Any]
 
 
 def markdown_to_html(text: str) -> str:
@@ -96,7 +109,14 @@ def _parse_body(lines: list[str], path: Path, first_line: int, course_dir: Path,
     while index < len(lines):
         line = lines[index]
         stripped = line.strip()
-        if fence := FENCE_OPEN.match(line):
+        if (fence := FENCE_OPEN.match(line)) and fence.group("language") == "quiz":
+            flush_text()
+            start = first_line + index
+            body, index = take_until(index, "```", "quiz block")
+            value = parse_quiz("\n".join(body), path, start)
+            lesson.quizzes.append(QuizRef(value["quiz_id"], start, shared_signature(value)))
+            lesson.blocks.append({"type": "quiz", "value": _with_list_item_ids(value)})
+        elif fence := FENCE_OPEN.match(line):
             flush_text()
             code, index = take_until(index, "```", "code block")
             value = {"language": fence.group("language") or "text", "code": "\n".join(code), "caption": ""}
@@ -132,6 +152,92 @@ def _parse_body(lines: list[str], path: Path, first_line: int, course_dir: Path,
             text.append(line)
             index += 1
     flush_text()
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """The line (0-based, within `text`) of each top-level key of a YAML mapping."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {key.value: key.start_mark.line for key, _value in node.value if isinstance(key, yaml.ScalarNode)}
+
+
+def parse_quiz(text: str, path: Path, fence_line: int) -> dict[str, Any]:
+    """A ```quiz fence's YAML as a QuizBlock value, or ContentError naming the file and the offending line."""
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = fence_line + 1 + (mark.line if mark else 0)
+        raise ContentError(f"{path}:{line}: quiz is not valid YAML: {getattr(error, 'problem', error)}") from error
+    if not isinstance(spec, dict):
+        raise ContentError(f"{path}:{fence_line}: a quiz is a YAML mapping (id, kind, question, ...)")
+    lines = _key_lines(text)
+
+    def refuse(message: str, key: str = "") -> ContentError:
+        line = fence_line + 1 + lines[key] if key in lines else fence_line
+        label = spec.get("id") or "quiz"
+        return ContentError(f"{path}:{line}: quiz {label}: {message}")
+
+    unknown = sorted(str(key) for key in spec if key not in KNOWN_KEYS)
+    if unknown:
+        raise refuse(f"unknown key {unknown[0]!r}; use {', '.join(sorted(KNOWN_KEYS))}", unknown[0])
+    options = spec.get("options") or []
+    if not isinstance(options, list) or not all(isinstance(option, dict) for option in options):
+        raise refuse("options must be a list of {text, correct, feedback}", "options")
+    accept = spec.get("accept") or []
+    if not isinstance(accept, list):
+        raise refuse('accept must be a list, e.g. ["Paris", "parís"]', "accept")
+    value = {
+        "quiz_id": str(spec.get("id") or ""),
+        "kind": spec.get("kind"),
+        "points": spec.get("points", 1),
+        "question": markdown_to_html(str(spec.get("question") or "")),
+        "options": [
+            {
+                "text": str(option.get("text") or "").strip(),
+                "correct": option.get("correct") is True,
+                "feedback": str(option.get("feedback") or "").strip(),
+            }
+            for option in options
+        ],
+        "answer": spec.get("answer"),
+        "tolerance": spec.get("tolerance"),
+        "accept": [str(item).strip() for item in accept],
+        "explanation": markdown_to_html(str(spec.get("explanation") or "")),
+    }
+    for option in options:
+        if option.get("correct") not in (None, True, False):
+            raise refuse("correct must be true or false", "options")
+    try:
+        validate_quiz({**value, "question": spec.get("question")})
+    except QuizSpecError as error:
+        raise refuse(str(error), error.key) from error
+    for key in ("answer", "tolerance"):
+        if value[key] is not None:
+            value[key] = float(value[key])
+    return value
+
+
+def _with_list_item_ids(value: dict[str, Any]) -> dict[str, Any]:
+    """Options and accepted answers in Wagtail's ListBlock storage format, with ids.
+
+    wagtail-localize offers list items for translation only in this format. The ids derive from the
+    quiz id and the position, so every language's version of an item has the same id, as a
+    translation made in the admin would.
+    """
+
+    def items(name: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "item",
+                "value": item,
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"quiz:{value['quiz_id']}:{name}:{n}")),
+            }
+            for n, item in enumerate(value[name])
+        ]
+
+    return {**value, "options": items("options"), "accept": items("accept")}
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from django.db import transaction
 from wagtail.images import get_image_model
 from wagtail.models import Collection, Locale, Page, Site
 
-from courses.content_format import ContentError, ImageRef, load_yaml, markdown_to_html, parse_lesson
+from courses.content_format import ContentError, ImageRef, QuizRef, load_yaml, markdown_to_html, parse_lesson
 from courses.models import CatalogPage, CoursePage, LessonPage, Level, ModulePage, Topic
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class ContentLoader:
         self.content_dir = content_dir
         self.report = LoadReport()
         self.locales = {code: Locale.objects.get_or_create(language_code=code)[0] for code in LANGUAGE_CODES}
+        self._quiz_ids: dict[str, str] = {}
 
     # -- pages -------------------------------------------------------------------------------
 
@@ -193,8 +194,10 @@ class ContentLoader:
             "topic": topic,
             "level": level,
             "duration_hours": int(spec.get("duration_hours", 1)),
-            "completion_lessons_percent": int((spec.get("completion") or {}).get("lessons_viewed_percent", 100)),
+            **self._completion_fields(course_dir / "course.yaml", spec.get("completion")),
         }
+        # Quiz ids are unique within a course: attempts are recorded against (course, quiz id).
+        self._quiz_ids = {}
 
         def course_fields(code: str) -> dict[str, Any]:
             text = translations[code]
@@ -218,6 +221,59 @@ class ContentLoader:
 
         for module_spec in spec.get("modules") or []:
             self._load_module(course_dir, course, module_spec, source_code)
+
+    @staticmethod
+    def _completion_fields(path: Path, completion: Any) -> dict[str, Any]:
+        """The `completion:` rule of course.yaml (CONTENT-SPEC part 3) as CoursePage fields."""
+        completion = completion or {}
+        if not isinstance(completion, dict):
+            raise ContentError(f"{path}: completion must be a mapping of conditions")
+        keys = {
+            "lessons_viewed_percent": "completion_lessons_percent",
+            "exercise_points_percent": "completion_exercise_points_percent",
+            "quiz_points_percent": "completion_quiz_points_percent",
+        }
+        for key in completion:
+            if key not in keys:
+                raise ContentError(f"{path}: unknown completion condition {key!r}; use {', '.join(keys)}")
+        fields: dict[str, Any] = {"completion_lessons_percent": 100}
+        for key, name in keys.items():
+            value = completion.get(key)
+            if value is None:
+                fields.setdefault(name, None)
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+                raise ContentError(f"{path}: completion {key} must be a whole number from 0 to 100")
+            fields[name] = value
+        return fields
+
+    def _check_quizzes(self, path: Path, quizzes: list[QuizRef], source: list[QuizRef] | None) -> None:
+        """Ids unique in the course; a translation has the same quizzes, sharing all but their texts."""
+        if source is None:
+            for quiz in quizzes:
+                where = f"{path}:{quiz.line}"
+                if quiz.quiz_id in self._quiz_ids:
+                    raise ContentError(
+                        f"{where}: quiz id {quiz.quiz_id!r} is already used in this course "
+                        f"({self._quiz_ids[quiz.quiz_id]})"
+                    )
+                self._quiz_ids[quiz.quiz_id] = where
+            return
+        expected = [quiz.quiz_id for quiz in source]
+        found = [quiz.quiz_id for quiz in quizzes]
+        if found != expected:
+            line = next((q.line for q, e in zip(quizzes, expected, strict=False) if q.quiz_id != e), 1)
+            raise ContentError(
+                f"{path}:{line}: the quizzes must be the same in every language, in the same order: "
+                f"expected {expected}, found {found}"
+            )
+        for quiz, original in zip(quizzes, source, strict=True):
+            for key, value in original.signature.items():
+                if quiz.signature[key] != value:
+                    raise ContentError(
+                        f"{path}:{quiz.line}: quiz {quiz.quiz_id}: {key} differs from the source language "
+                        f"({quiz.signature[key]!r} here, {value!r} there); only texts are translated"
+                    )
 
     def _load_module(self, course_dir: Path, course: CoursePage, spec: dict[str, Any], source_code: str) -> None:
         slug = spec["slug"]
@@ -244,19 +300,21 @@ class ContentLoader:
         source_file = lesson_dir / f"{source_code}.md"
         if not source_file.exists():
             raise ContentError(f"{source_file}: the source-language lesson file is missing")
-        fields, source_hash = self._lesson_fields(source_file, course_dir)
+        fields, source_hash, source_quizzes = self._lesson_fields(source_file, course_dir)
+        self._check_quizzes(source_file, source_quizzes, None)
         lesson = self._upsert_child(module, LessonPage, lesson_dir.name, fields, source_hash, label)
         for code in LANGUAGE_CODES:
             if code == source_code:
                 continue
             path = lesson_dir / f"{code}.md"
             if path.exists():
-                fields, source_hash = self._lesson_fields(path, course_dir)
+                fields, source_hash, quizzes = self._lesson_fields(path, course_dir)
+                self._check_quizzes(path, quizzes, source_quizzes)
                 self._upsert_translation(lesson, code, fields, source_hash, f"{label} [{code}]")
             else:
                 self._upsert_translation(lesson, code, None, "", f"{label} [{code}]")
 
-    def _lesson_fields(self, path: Path, course_dir: Path) -> tuple[dict[str, Any], str]:
+    def _lesson_fields(self, path: Path, course_dir: Path) -> tuple[dict[str, Any], str, list[QuizRef]]:
         parsed = parse_lesson(path, course_dir)
         image_hashes = [_file_hash(ref.path) for ref in parsed.images]
         source_hash = _hash(path.read_text(encoding="utf-8"), image_hashes)
@@ -264,7 +322,8 @@ class ContentLoader:
             {"type": "image", "value": self._image_value(block["value"])} if block["type"] == "image" else block
             for block in parsed.blocks
         ]
-        return {"title": parsed.title, "summary": parsed.summary, "minutes": parsed.minutes, "body": body}, source_hash
+        fields = {"title": parsed.title, "summary": parsed.summary, "minutes": parsed.minutes, "body": body}
+        return fields, source_hash, parsed.quizzes
 
     def _image_value(self, ref: ImageRef) -> dict[str, Any]:
         Image = get_image_model()

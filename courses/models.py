@@ -6,6 +6,7 @@ courses/content_loader.py.
 
 from typing import Any
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.http import HttpRequest
 from django.shortcuts import redirect
@@ -78,7 +79,22 @@ class CoursePage(ContentSourceMixin, Page):
     completion_lessons_percent = models.PositiveSmallIntegerField(
         _("lessons to complete (%)"),
         default=100,
+        validators=[MaxValueValidator(100)],
         help_text=_("Share of the course's lessons a learner must complete for the course to count as completed."),
+    )
+    completion_exercise_points_percent = models.PositiveSmallIntegerField(
+        _("exercise points to earn (%)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Share of the course's exercise points (best score per exercise). Empty: no condition."),
+    )
+    completion_quiz_points_percent = models.PositiveSmallIntegerField(
+        _("quiz points to earn (%)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Share of the course's quiz points (best attempt per quiz). Empty: no condition."),
     )
 
     content_panels = [
@@ -86,7 +102,14 @@ class CoursePage(ContentSourceMixin, Page):
         FieldPanel("summary"),
         FieldPanel("objectives"),
         MultiFieldPanel([FieldPanel("topic"), FieldPanel("level"), FieldPanel("duration_hours")], heading=_("Catalog")),
-        FieldPanel("completion_lessons_percent"),
+        MultiFieldPanel(
+            [
+                FieldPanel("completion_lessons_percent"),
+                FieldPanel("completion_exercise_points_percent"),
+                FieldPanel("completion_quiz_points_percent"),
+            ],
+            heading=_("Completion rule: all conditions must hold"),
+        ),
     ]
     search_fields = [*Page.search_fields, index.SearchField("summary")]
     parent_page_types = ["courses.CatalogPage"]

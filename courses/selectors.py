@@ -90,6 +90,9 @@ class CourseOutline:
     is_completed: bool
     # The lesson to open next: where the learner left off, else the first lesson not done.
     next_lesson: LessonPage | None
+    # For an enrolled learner: progress towards each condition of the completion rule, and the certificate.
+    completion: Any = None
+    certificate: Any = None
 
     @property
     def percent(self) -> int:
@@ -123,6 +126,12 @@ def course_outline(*, course: CoursePage, user: Any) -> CourseOutline:
     ]
     lessons = _course_lessons(course)
     enrollment, done = _learner_state(user, course.translation_key)
+    completion = certificate = None
+    if enrollment is not None:
+        from lms.progress.selectors import certificate_for, course_completion
+
+        completion = course_completion(course=course, user=user)
+        certificate = certificate_for(user=user, course_key=course.translation_key)
     by_path = {module.page.path: module for module in modules}
     for lesson in lessons:
         module = by_path.get(lesson.path[: -Page.steplen])
@@ -135,6 +144,8 @@ def course_outline(*, course: CoursePage, user: Any) -> CourseOutline:
         is_enrolled=enrollment is not None,
         is_completed=bool(enrollment and enrollment.completed_at),
         next_lesson=_next_lesson(lessons, enrollment, done),
+        completion=completion,
+        certificate=certificate,
     )
 
 
@@ -306,3 +317,135 @@ def _safe_html(html: str) -> str:
     return bleach.clean(
         html, tags=SAFE_TAGS, attributes={"a": ["href", "title"]}, protocols=["http", "https"], strip=True
     )
+
+
+# -- quizzes ----------------------------------------------------------------------------------
+
+QUIZ_FLASH_SESSION_KEY = "quiz_flash"
+
+
+@dataclass(frozen=True)
+class QuizOptionView:
+    index: int
+    text: str
+    checked: bool
+    # Only for an option the learner chose in their last attempt: the author's word on it.
+    feedback: str
+
+
+@dataclass(frozen=True)
+class QuizView:
+    """What a quiz shows a learner. Correct flags, the expected number and the accepted texts are never
+    part of it: only the verdict on the learner's own last answer is."""
+
+    quiz_id: str
+    kind: str
+    points: int
+    question: str
+    options: list[QuizOptionView]
+    value: str  # what the number or text field holds: the last answer, or the input just refused
+    lesson_id: int | None
+    can_answer: bool
+    answered: bool
+    correct: bool
+    score: float | None
+    best_score: float | None
+    attempts: int
+    explanation: str
+    error: str
+
+    @property
+    def anchor(self) -> str:
+        return f"quiz-{self.quiz_id}"
+
+
+def _quiz_attempts_by_id(request: Any, page: Any) -> dict[str, list[Any]]:
+    """The learner's attempts at every quiz of the page's course, newest first: one query per page, kept
+    on the request so a lesson with many quizzes still costs one."""
+    from lms.progress.models import QuizAttempt
+
+    cache = request.__dict__.setdefault("_quiz_attempts", {})
+    if page.pk not in cache:
+        course = course_for_lesson(lesson=page)
+        attempts: dict[str, list[Any]] = defaultdict(list)
+        if course is not None:
+            for attempt in QuizAttempt.objects.filter(user=request.user, course_key=course.translation_key).order_by(
+                "-created_at", "-pk"
+            ):
+                attempts[attempt.quiz_id].append(attempt)
+        cache[page.pk] = attempts
+    return cache[page.pk]
+
+
+def quiz_view(*, spec: dict[str, Any], page: Any, request: Any) -> QuizView:
+    user = getattr(request, "user", None)
+    # An admin preview of a page not saved yet has no id: it shows the quiz, not anyone's attempts.
+    page = page if getattr(page, "pk", None) else None
+    signed_in = bool(user is not None and user.is_authenticated)
+    attempts = _quiz_attempts_by_id(request, page).get(spec["quiz_id"], []) if signed_in and page else []
+    last = attempts[0] if attempts else None
+    flash: dict[str, Any] = {}
+    if signed_in and page is not None:
+        # A refused answer comes back once, with the learner's input, after the redirect.
+        stored = request.session.get(QUIZ_FLASH_SESSION_KEY) or {}
+        flash = stored.pop(f"{page.pk}:{spec['quiz_id']}", None) or {}
+        if flash:
+            request.session[QUIZ_FLASH_SESSION_KEY] = stored
+    if flash:
+        shown = [str(item) for item in flash.get("input", [])]
+    elif last is not None:
+        shown = [str(item) for item in last.answer] if isinstance(last.answer, list) else [_plain(last.answer)]
+    else:
+        shown = []
+    chosen = set(last.answer) if last is not None and isinstance(last.answer, list) else set()
+    options = [
+        QuizOptionView(
+            index=index,
+            text=option["text"],
+            checked=str(index) in shown,
+            feedback=option["feedback"] if index in chosen else "",
+        )
+        for index, option in enumerate(spec["options"])
+    ]
+    explanation = spec["explanation"]
+    return QuizView(
+        quiz_id=spec["quiz_id"],
+        kind=spec["kind"],
+        points=int(spec["points"]),
+        question=_rich_text(spec["question"]),
+        options=options,
+        value=shown[0] if shown and spec["kind"] in ("numeric", "text") else "",
+        lesson_id=getattr(page, "pk", None),
+        can_answer=signed_in and page is not None,
+        answered=last is not None,
+        correct=bool(last and last.correct),
+        score=last.score if last else None,
+        best_score=max(attempt.score for attempt in attempts) if attempts else None,
+        attempts=len(attempts),
+        explanation=_rich_text(explanation) if last is not None and explanation else "",
+        error=str(flash.get("error", "")),
+    )
+
+
+def _plain(number_or_text: Any) -> str:
+    if isinstance(number_or_text, float) and number_or_text.is_integer():
+        return str(int(number_or_text))
+    return str(number_or_text)
+
+
+def _rich_text(value: Any) -> str:
+    from wagtail.rich_text import RichText
+
+    if isinstance(value, RichText):
+        return str(value.__html__())
+    return str(RichText(value or "").__html__())
+
+
+def quiz_in_lesson(*, lesson: LessonPage, quiz_id: str) -> dict[str, Any] | None:
+    """The quiz with this id in the lesson's body, as courses.quizzes grades it."""
+    from courses.blocks import quiz_spec
+
+    for block in lesson.body:
+        if block.block_type == "quiz" and block.value["quiz_id"] == quiz_id:
+            return quiz_spec(block.value)
+    return None

@@ -28,6 +28,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("lms.accounts.urls")),
     path("learning/", include("lms.progress.urls")),
+    path("verify/", include("lms.progress.verify_urls")),
     path("insights/", include("lms.insights.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=True,

@@ -3,7 +3,9 @@
 Going through the real loader keeps tests honest about the file format and the page tree.
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,8 +24,14 @@ def write_course(
     lesson_languages: tuple[str, ...] | None = None,
     topic: str = "ai-foundations",
     completion_percent: int = 100,
+    completion: dict[str, int] | None = None,
+    extra_body: Callable[[str, str], str] | None = None,
 ) -> Path:
-    """Write one course's files; lessons exist in `lesson_languages` (default: the course's languages)."""
+    """Write one course's files; lessons exist in `lesson_languages` (default: the course's languages).
+
+    `completion` replaces the course.yaml completion rule; `extra_body(lesson_slug, language)` is
+    appended to each lesson file (quizzes, for instance: see quiz_fence).
+    """
     lesson_languages = languages if lesson_languages is None else lesson_languages
     course_dir = content_dir / "courses" / slug
     course_dir.mkdir(parents=True, exist_ok=True)
@@ -33,7 +41,7 @@ def write_course(
         "topic": topic,
         "level": "beginner",
         "duration_hours": 1,
-        "completion": {"lessons_viewed_percent": completion_percent},
+        "completion": completion if completion is not None else {"lessons_viewed_percent": completion_percent},
         "translations": {
             code: {"title": f"{slug} title [{code}]", "summary": f"Summary [{code}]", "objectives": [f"Goal [{code}]"]}
             for code in languages
@@ -56,7 +64,8 @@ def write_course(
             for code in lesson_languages:
                 (lesson_dir / f"{code}.md").write_text(
                     f'---\ntitle: "{lesson_slug} [{code}]"\nminutes: 5\n---\n'
-                    f"Text of {lesson_slug} in {code}.\n\n```python\nprint('hello')\n```\n\n$$\nx^2\n$$\n",
+                    f"Text of {lesson_slug} in {code}.\n\n```python\nprint('hello')\n```\n\n$$\nx^2\n$$\n"
+                    + (extra_body(lesson_slug, code) if extra_body else ""),
                     encoding="utf-8",
                 )
     (course_dir / "course.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
@@ -81,3 +90,8 @@ def exercise_notebook(answer: str | None = None, name: str = "mean-square-exerci
             if "answer" in cell["metadata"].get("tags", []):
                 cell["source"] = answer
     return notebook
+
+
+def quiz_fence(**fields: Any) -> str:
+    """A ```quiz block for a lesson file, e.g. quiz_fence(id="q1", kind="numeric", question="2+2?", answer=4)."""
+    return "\n```quiz\n" + yaml.safe_dump(fields, allow_unicode=True, sort_keys=False) + "```\n"

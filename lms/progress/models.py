@@ -104,3 +104,28 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.user_id} in {self.course_key})"
+
+
+class QuizAttempt(models.Model):
+    """One graded answer to a quiz. A quiz is identified by its course and its id in the lesson file, which
+    all languages share; the best attempt counts towards the course's completion rule."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts")
+    course_key = models.UUIDField(_("course"))
+    lesson_key = models.UUIDField(_("lesson"))
+    quiz_id = models.CharField(_("quiz"), max_length=80)
+    # Chosen option numbers (0-based), the number read or the text typed, as graded.
+    answer = models.JSONField()
+    correct = models.BooleanField()
+    score = models.FloatField()
+    max_score = models.FloatField()
+    # The language the learner answered in: a text answer is compared with that language's accepted list.
+    language = models.CharField(max_length=10)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "course_key", "quiz_id", "-created_at"])]
+        verbose_name = _("quiz attempt")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.quiz_id}: {self.score}/{self.max_score}"

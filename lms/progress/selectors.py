@@ -10,11 +10,160 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Max, Q
+from django.utils.translation import gettext_lazy as _
 from wagtail.models import Locale
 
-from courses.models import CoursePage, LessonPage
-from lms.progress.models import Enrollment, LessonCompletion
+from courses.models import CoursePage, Exercise, LessonPage
+from lms.progress.models import Certificate, Enrollment, LessonCompletion, QuizAttempt, Submission
+
+# -- the completion rule ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of a course's completion rule and how far the learner is towards it."""
+
+    kind: str  # "lessons", "exercises" or "quizzes"
+    required_percent: int
+    earned: float
+    total: float
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100 if self.kind != "lessons" else 0
+        return min(100, int(100 * self.earned / self.total + 1e-9))
+
+    @property
+    def met(self) -> bool:
+        if not self.total:
+            # A course without lessons cannot be completed; one without quizzes has nothing to earn there.
+            return self.kind != "lessons"
+        return self.earned * 100 >= self.total * self.required_percent - 1e-9
+
+    @property
+    def label(self) -> str:
+        return str(CONDITION_LABELS[self.kind])
+
+
+CONDITION_LABELS = {"lessons": _("Lessons completed"), "exercises": _("Exercise points"), "quizzes": _("Quiz points")}
+
+
+@dataclass(frozen=True)
+class CourseCompletion:
+    conditions: list[Condition]
+
+    @property
+    def is_met(self) -> bool:
+        return all(condition.met for condition in self.conditions)
+
+
+@dataclass
+class CourseAssessments:
+    """What a course asks learners to earn, read from its lesson bodies without loading any snippet."""
+
+    quiz_points: dict[str, float]
+    exercise_ids: set[int]
+
+
+def assessments_in(lessons: list[LessonPage]) -> CourseAssessments:
+    found = CourseAssessments(quiz_points={}, exercise_ids=set())
+    for lesson in lessons:
+        for block in lesson.body.raw_data:
+            value = block.get("value") or {}
+            if block.get("type") == "quiz" and value.get("quiz_id"):
+                found.quiz_points.setdefault(value["quiz_id"], float(value.get("points") or 1))
+            elif block.get("type") == "exercise" and isinstance(value.get("exercise"), int):
+                found.exercise_ids.add(value["exercise"])
+    return found
+
+
+def best_quiz_scores(*, user: Any, course_keys: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, float]]:
+    best: dict[uuid.UUID, dict[str, float]] = defaultdict(dict)
+    rows = (
+        QuizAttempt.objects.filter(user=user, course_key__in=course_keys)
+        .values("course_key", "quiz_id")
+        .annotate(best=Max("score"))
+    )
+    for row in rows:
+        best[row["course_key"]][row["quiz_id"]] = row["best"]
+    return best
+
+
+def best_exercise_scores(*, user: Any, exercise_ids: set[int]) -> tuple[dict[int, float], dict[int, float]]:
+    """The maximum score of each exercise, and the learner's best graded Submit score on it."""
+    if not exercise_ids:
+        return {}, {}
+    maximum = dict(Exercise.objects.filter(pk__in=exercise_ids).values_list("pk", "max_score"))
+    rows = (
+        Submission.objects.filter(
+            user=user, exercise_id__in=exercise_ids, kind=Submission.Kind.SUBMIT, status=Submission.Status.GRADED
+        )
+        .values("exercise_id")
+        .annotate(best=Max("score"))
+    )
+    return maximum, {row["exercise_id"]: row["best"] or 0.0 for row in rows}
+
+
+def evaluate_completion(
+    *,
+    course: CoursePage,
+    lesson_keys: set[uuid.UUID],
+    done: set[uuid.UUID],
+    assessments: CourseAssessments,
+    quiz_best: dict[str, float],
+    exercise_max: dict[int, float],
+    exercise_best: dict[int, float],
+) -> CourseCompletion:
+    conditions = [Condition("lessons", course.completion_lessons_percent, len(done & lesson_keys), len(lesson_keys))]
+    if course.completion_exercise_points_percent is not None:
+        ids = assessments.exercise_ids & exercise_max.keys()
+        earned = sum(min(exercise_best.get(pk, 0.0), exercise_max[pk]) for pk in ids)
+        total = sum(exercise_max[pk] for pk in ids)
+        conditions.append(Condition("exercises", course.completion_exercise_points_percent, earned, total))
+    if course.completion_quiz_points_percent is not None:
+        points = assessments.quiz_points
+        earned = sum(min(quiz_best.get(quiz_id, 0.0), points[quiz_id]) for quiz_id in points)
+        conditions.append(Condition("quizzes", course.completion_quiz_points_percent, earned, sum(points.values())))
+    return CourseCompletion(conditions)
+
+
+def course_completion(*, course: CoursePage, user: Any) -> CourseCompletion:
+    """How far a learner is towards each condition of one course's rule. Five queries."""
+    lessons = list(LessonPage.objects.live().descendant_of(course))
+    assessments = assessments_in(lessons)
+    done = set(
+        LessonCompletion.objects.filter(user=user, course_key=course.translation_key).values_list(
+            "lesson_key", flat=True
+        )
+    )
+    quiz_best = best_quiz_scores(user=user, course_keys=[course.translation_key])[course.translation_key]
+    exercise_max, exercise_best = best_exercise_scores(user=user, exercise_ids=assessments.exercise_ids)
+    return evaluate_completion(
+        course=course,
+        lesson_keys={lesson.translation_key for lesson in lessons},
+        done=done,
+        assessments=assessments,
+        quiz_best=quiz_best,
+        exercise_max=exercise_max,
+        exercise_best=exercise_best,
+    )
+
+
+def certificate_for(*, user: Any, course_key: uuid.UUID) -> Certificate | None:
+    return Certificate.objects.filter(user=user, course_key=course_key).first()
+
+
+def certificate_for_lesson(*, user: Any, lesson: LessonPage) -> Certificate | None:
+    from courses.selectors import course_for_lesson
+
+    course = course_for_lesson(lesson=lesson)
+    return certificate_for(user=user, course_key=course.translation_key) if course else None
+
+
+def has_certificate_for_lesson(*, user: Any, lesson: LessonPage) -> bool:
+    return certificate_for_lesson(user=user, lesson=lesson) is not None
 
 
 @dataclass(frozen=True)
@@ -26,10 +175,12 @@ class LearningRow:
     completed_at: datetime | None
     continue_lesson: LessonPage | None
     last_visited_at: datetime | None
+    completion: CourseCompletion | None = None
+    certificate: Certificate | None = None
 
 
 def my_learning(*, user: Any) -> list[LearningRow]:
-    """The learner's courses in the active language, most recently visited first. Five queries."""
+    """The learner's courses in the active language, most recently visited first. Nine queries."""
     enrollments = list(Enrollment.objects.filter(user=user).order_by("-last_visited_at", "-enrolled_at"))
     if not enrollments:
         return []
@@ -44,7 +195,8 @@ def my_learning(*, user: Any) -> list[LearningRow]:
     if courses:
         under_any_course = reduce(or_, (Q(path__startswith=course.path) for course in courses.values()))
         by_path = {course.path: course.translation_key for course in courses.values()}
-        lessons = LessonPage.objects.live().filter(under_any_course).order_by("path").defer_streamfields()
+        # Bodies are read (not deferred) for the quizzes and exercises the completion rules count.
+        lessons = LessonPage.objects.live().filter(under_any_course).order_by("path")
         for lesson in lessons.select_related("locale"):
             # Courses are all children of a catalog, so their paths have one length.
             course_key = by_path.get(lesson.path[: len(next(iter(by_path)))])
@@ -53,6 +205,11 @@ def my_learning(*, user: Any) -> list[LearningRow]:
     done: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for course_key, lesson_key in LessonCompletion.objects.filter(user=user).values_list("course_key", "lesson_key"):
         done[course_key].add(lesson_key)
+    assessments = {key: assessments_in(lessons_by_course[key]) for key in courses}
+    quiz_best = best_quiz_scores(user=user, course_keys=list(courses))
+    all_exercises = set().union(*(found.exercise_ids for found in assessments.values()))
+    exercise_max, exercise_best = best_exercise_scores(user=user, exercise_ids=all_exercises)
+    certificates = {certificate.course_key: certificate for certificate in Certificate.objects.filter(user=user)}
 
     rows = []
     for enrollment in enrollments:
@@ -74,6 +231,16 @@ def my_learning(*, user: Any) -> list[LearningRow]:
                 completed_at=enrollment.completed_at,
                 continue_lesson=continue_lesson,
                 last_visited_at=enrollment.last_visited_at,
+                completion=evaluate_completion(
+                    course=course,
+                    lesson_keys={lesson.translation_key for lesson in lessons},
+                    done=done[enrollment.course_key],
+                    assessments=assessments[enrollment.course_key],
+                    quiz_best=quiz_best[enrollment.course_key],
+                    exercise_max=exercise_max,
+                    exercise_best=exercise_best,
+                ),
+                certificate=certificates.get(enrollment.course_key),
             )
         )
     return rows

@@ -1,17 +1,25 @@
 """Writes to enrollments and completions. Views and pages call these, never save() themselves."""
 
 import json
+import logging
+import secrets
+from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from courses.models import CoursePage, Exercise, LessonPage
-from courses.selectors import course_for_lesson, lesson_count
-from lms.progress.models import Enrollment, LessonCompletion, Submission
+from courses.quizzes import grade_quiz
+from courses.selectors import course_for_lesson
+from lms.progress.models import Certificate, Enrollment, LessonCompletion, QuizAttempt, Submission
 from sandbox import ExerciseFormatError, InvalidSubmission
 from sandbox.formats import load_notebook, parse_exercise
+
+logger = logging.getLogger(__name__)
 
 
 def enrollment_start(*, user: AbstractBaseUser, course: CoursePage) -> Enrollment:
@@ -51,15 +59,150 @@ def lesson_complete(*, user: AbstractBaseUser, lesson: LessonPage) -> LessonComp
 
     enrollment.last_lesson_key = lesson.translation_key
     enrollment.last_visited_at = now
-    update_fields = ["last_lesson_key", "last_visited_at"]
-    if enrollment.completed_at is None:
-        done = LessonCompletion.objects.filter(user=user, course_key=course.translation_key).count()
-        total = lesson_count(course=course)
-        if total and done * 100 >= total * course.completion_lessons_percent:
-            enrollment.completed_at = now
-            update_fields.append("completed_at")
-    enrollment.save(update_fields=update_fields)
+    enrollment.save(update_fields=["last_lesson_key", "last_visited_at"])
+    course_completion_evaluate(user=user, course=course)
     return completion
+
+
+# -- quizzes ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def quiz_answer(*, user: AbstractBaseUser, lesson: LessonPage, spec: dict[str, Any], raw: list[str]) -> QuizAttempt:
+    """Grade a learner's answer to one quiz of a lesson, record the attempt and re-check the course's rule.
+
+    Input that is not an answer raises QuizAnswerError (a message for the learner) and records nothing.
+    """
+    course = course_for_lesson(lesson=lesson)
+    if course is None:
+        raise ValueError("This lesson does not belong to a course.")
+    grade = grade_quiz(spec, raw)
+    enrollment_start(user=user, course=course)
+    attempt = QuizAttempt.objects.create(
+        user=user,
+        course_key=course.translation_key,
+        lesson_key=lesson.translation_key,
+        quiz_id=spec["quiz_id"],
+        answer=grade.answer,
+        correct=grade.correct,
+        score=grade.score,
+        max_score=grade.max_score,
+        language=lesson.locale.language_code,
+        created_at=timezone.now(),
+    )
+    course_completion_evaluate(user=user, course=course)
+    return attempt
+
+
+# -- course completion and certificates ----------------------------------------------------------
+
+
+@transaction.atomic
+def course_completion_evaluate(*, user: AbstractBaseUser, course: CoursePage) -> Certificate | None:
+    """Complete the learner's enrollment once every condition of the course's rule holds, and issue the
+    certificate. Called whenever something the rule counts changes; running it again changes nothing.
+
+    Returns the learner's certificate for the course when they have completed it.
+    """
+    from lms.progress.selectors import course_completion
+
+    enrollment = Enrollment.objects.select_for_update().filter(user=user, course_key=course.translation_key).first()
+    if enrollment is None:
+        return None
+    if enrollment.completed_at is None:
+        if not course_completion(course=course, user=user).is_met:
+            return None
+        enrollment.completed_at = timezone.now()
+        enrollment.save(update_fields=["completed_at"])
+    return certificate_issue(user=user, course=course, issued_at=enrollment.completed_at)
+
+
+def course_completion_evaluate_all(*, user: AbstractBaseUser) -> None:
+    """Re-check every course the learner has not completed yet (after a graded exercise, which may sit
+    in any of them)."""
+    keys = list(Enrollment.objects.filter(user=user, completed_at__isnull=True).values_list("course_key", flat=True))
+    # One language version of each course is enough: the rule and the progress are shared by all.
+    courses = {}
+    for course in CoursePage.objects.live().filter(translation_key__in=keys, alias_of__isnull=True):
+        courses.setdefault(course.translation_key, course)
+    for course in courses.values():
+        course_completion_evaluate(user=user, course=course)
+
+
+# Crockford's base 32: no I, L, O or U, so a code read aloud or typed from paper is not misread.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 60 random bits: guessing a valid code is hopeless
+
+
+def certificate_code_normalise(raw: str) -> str:
+    """A typed code in its stored form (XXXX-XXXX-XXXX), or "" when it cannot be one."""
+    text = "".join(raw.split()).replace("-", "").upper()
+    text = text.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    if len(text) != CODE_LENGTH or any(char not in CODE_ALPHABET for char in text):
+        return ""
+    return "-".join(text[start : start + 4] for start in range(0, CODE_LENGTH, 4))
+
+
+def _new_code() -> str:
+    return certificate_code_normalise("".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)))
+
+
+def learner_display_name(user: AbstractBaseUser) -> str:
+    """The name a person chose to be shown by, never derived from their e-mail address."""
+    profile = getattr(user, "profile", None)
+    name = (profile.display_name if profile else "") or user.get_full_name()  # type: ignore[attr-defined]
+    return name.strip()[:200]
+
+
+def certificate_issue(*, user: AbstractBaseUser, course: CoursePage, issued_at: datetime) -> Certificate:
+    """The learner's one certificate for a course: created the first time, returned as it is after that.
+
+    Its texts are frozen in the learner's preferred language, so a later rename of the course or of the
+    learner does not rewrite a certificate someone already printed.
+    """
+    existing = Certificate.objects.filter(user=user, course_key=course.translation_key).first()
+    if existing is not None:
+        return existing
+    profile = getattr(user, "profile", None)
+    language = profile.preferred_language if profile else course.locale.language_code
+    translated = CoursePage.objects.filter(translation_key=course.translation_key, locale__language_code=language)
+    title = translated.values_list("title", flat=True).first() or course.title
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Certificate.objects.create(
+                    user=user,
+                    course_key=course.translation_key,
+                    code=_new_code(),
+                    learner_name=learner_display_name(user),
+                    course_title=title,
+                    language=language,
+                    issued_at=issued_at,
+                )
+        except IntegrityError:
+            # Either a concurrent request issued it (return that one) or the code collided (draw again).
+            existing = Certificate.objects.filter(user=user, course_key=course.translation_key).first()
+            if existing is not None:
+                return existing
+    raise RuntimeError("could not draw an unused certificate code")
+
+
+def certificate_name_set(*, certificate: Certificate, name: str) -> Certificate:
+    """Give a certificate issued without a name (the learner had none in their profile) its name, once."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError(_("Enter the name to print on your certificate."))
+    if len(name) > 200:
+        raise ValidationError(_("The name is too long: at most 200 characters."))
+    updated = Certificate.objects.filter(pk=certificate.pk, learner_name="").update(learner_name=name)
+    if not updated:
+        raise ValidationError(_("This certificate already has a name; it cannot be changed."))
+    certificate.refresh_from_db()
+    return certificate
+
+
+def certificate_revoke(*, certificate: Certificate) -> None:
+    Certificate.objects.filter(pk=certificate.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 # -- submissions ------------------------------------------------------------------------------
@@ -123,6 +266,13 @@ def submission_grade(*, submission: Submission) -> Submission:
         locked.finished_at = timezone.now()
         locked.error = ""
         locked.save(update_fields=["status", "verdict", "score", "max_score", "feedback", "finished_at", "error"])
+    if locked.kind == Submission.Kind.SUBMIT:
+        try:
+            course_completion_evaluate_all(user=locked.user)
+        except Exception:
+            # The grade is stored; a failure here must not turn it into a failed task. The next lesson
+            # completed or quiz answered evaluates the rule again.
+            logger.exception("could not evaluate course completion after submission %s", locked.pk)
     return locked
 
 

@@ -8,4 +8,7 @@ urlpatterns = [
     path("lessons/<int:lesson_id>/complete/", views.complete_lesson, name="lesson_complete"),
     path("exercises/<int:exercise_id>/submit/", views.exercise_submit, name="exercise_submit"),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission_detail"),
+    path("lessons/<int:lesson_id>/quizzes/<slug:quiz_id>/", views.quiz_answer, name="quiz_answer"),
+    path("certificates/<str:code>/", views.certificate_detail, name="certificate_detail"),
+    path("certificates/<str:code>/pdf/", views.certificate_pdf, name="certificate_pdf"),
 ]

@@ -1,19 +1,23 @@
-"""Learner actions on courses: enroll, complete a lesson, and the "My learning" page."""
+"""Learner actions on courses: enroll, complete a lesson, answer a quiz, "My learning", certificates and
+their public verification."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from courses.exercises import answer_keys, exercise_release, learner_notebook
 from courses.models import CoursePage, Exercise, LessonPage
-from lms.progress import selectors, services
-from lms.progress.models import Submission
+from courses.quizzes import QuizAnswerError
+from courses.selectors import QUIZ_FLASH_SESSION_KEY, quiz_in_lesson
+from lms.progress import certificates, selectors, services
+from lms.progress.models import Certificate, Submission
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
@@ -36,9 +40,23 @@ def enroll(request: HttpRequest, course_id: int) -> HttpResponse:
 @login_required
 def complete_lesson(request: HttpRequest, lesson_id: int) -> HttpResponse:
     lesson = get_object_or_404(LessonPage.objects.live(), pk=lesson_id)
+    had_certificate = selectors.has_certificate_for_lesson(user=request.user, lesson=lesson)
     services.lesson_complete(user=request.user, lesson=lesson)
     messages.success(request, _("Lesson completed."))
+    _announce_completion(request, lesson, had_certificate)
     return _back(request, lesson.url)
+
+
+def _announce_completion(request: HttpRequest, lesson: LessonPage, had_certificate: bool) -> None:
+    """Say so, once, when the action just taken completed the course."""
+    if had_certificate:
+        return
+    certificate = selectors.certificate_for_lesson(user=request.user, lesson=lesson)
+    if certificate is not None:
+        messages.success(
+            request,
+            _("You have completed “%(course)s”. Your certificate is ready.") % {"course": certificate.course_title},
+        )
 
 
 @require_GET
@@ -101,3 +119,100 @@ def _submission_json(submission: Submission) -> dict[str, object]:
         "manual": [item.get("id") for item in feedback.get("manual", [])],
         "failed_reason": _("Grading could not run. Please try again later.") if submission.status == "failed" else "",
     }
+
+
+MAX_QUIZ_VALUES = 8
+
+
+@require_POST
+@login_required
+def quiz_answer(request: HttpRequest, lesson_id: int, quiz_id: str) -> HttpResponse:
+    """Grade a quiz from its plain form, then back to the quiz on the lesson page (post, redirect, get)."""
+    lesson = get_object_or_404(LessonPage.objects.live(), pk=lesson_id)
+    spec = quiz_in_lesson(lesson=lesson, quiz_id=quiz_id)
+    if spec is None:
+        raise Http404("no such quiz in this lesson")
+    raw = [value[:1000] for value in request.POST.getlist("answer")[:MAX_QUIZ_VALUES]]
+    had_certificate = selectors.has_certificate_for_lesson(user=request.user, lesson=lesson)
+    try:
+        services.quiz_answer(user=request.user, lesson=lesson, spec=spec, raw=raw)
+        _announce_completion(request, lesson, had_certificate)
+    except QuizAnswerError as error:
+        # Shown once in the quiz itself, with what the learner typed, after the redirect.
+        flash = request.session.get(QUIZ_FLASH_SESSION_KEY) or {}
+        flash[f"{lesson.pk}:{quiz_id}"] = {"error": str(error), "input": [value[:200] for value in raw]}
+        request.session[QUIZ_FLASH_SESSION_KEY] = flash
+    return HttpResponseRedirect(f"{lesson.url}#quiz-{quiz_id}")
+
+
+def _my_certificate(request: HttpRequest, code: str) -> Certificate:
+    # Another learner's certificate is simply not found here; the public page is /verify/<code>/.
+    return get_object_or_404(Certificate, code=code, user=request.user)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def certificate_detail(request: HttpRequest, code: str) -> HttpResponse:
+    certificate = _my_certificate(request, code)
+    if request.method == "POST":
+        try:
+            services.certificate_name_set(certificate=certificate, name=request.POST.get("name", "")[:1000])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("certificate_detail", code=certificate.code)
+    if certificate.language != request.LANGUAGE_CODE:
+        # A certificate is shown in the language it was issued in, page and all.
+        with translation.override(certificate.language):
+            return redirect(reverse("certificate_detail", args=[certificate.code]))
+    return render(
+        request,
+        "progress/certificate.html",
+        {"certificate": certificate, "verify_url": certificates.verify_url(request, certificate)},
+    )
+
+
+@require_GET
+@login_required
+def certificate_pdf(request: HttpRequest, code: str) -> HttpResponse:
+    certificate = _my_certificate(request, code)
+    if not certificate.learner_name:
+        messages.error(request, _("Enter the name to print on your certificate first."))
+        return redirect("certificate_detail", code=certificate.code)
+    pdf = certificates.render_pdf(certificate, verify_url=certificates.verify_url(request, certificate))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="certificate-{certificate.code}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def verify(request: HttpRequest) -> HttpResponse:
+    """The public form: type a code, see whether it is a valid certificate."""
+    typed = request.GET.get("code", "")
+    if typed:
+        code = services.certificate_code_normalise(typed[:100])
+        if code:
+            return redirect("certificate_verify", code=code)
+        return render(
+            request,
+            "progress/verify.html",
+            {"typed": typed[:100], "error": _("A code has 12 letters and digits, like 7K2M-9QXD-4TNB.")},
+            status=400,
+        )
+    return render(request, "progress/verify.html", {})
+
+
+@require_GET
+def verify_code(request: HttpRequest, code: str) -> HttpResponse:
+    """Anyone holding the code sees the name on the certificate, the course, the date and whether it
+    stands. Never the learner's e-mail or account."""
+    normalised = services.certificate_code_normalise(code)
+    if normalised and normalised != code:
+        return redirect("certificate_verify", code=normalised)
+    certificate = Certificate.objects.filter(code=normalised).first() if normalised else None
+    return render(
+        request,
+        "progress/verify.html",
+        {"certificate": certificate, "typed": code[:100], "checked": True},
+        status=200 if certificate else 404,
+    )
