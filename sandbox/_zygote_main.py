@@ -184,7 +184,7 @@ def _run_payload(kind, request, spec, fds):
     sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
     try:
         _start_kernel(request["connection_file"])
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - any failure is reported in the kernel log
         import traceback
 
         traceback.print_exc()  # into the kernel's log, which the worker reports
