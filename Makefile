@@ -11,7 +11,7 @@ PORT ?= 8000
 # fonts that cover Arabic and Chinese, gettext for compiling translations.
 DEBIAN_PACKAGES := bubblewrap chromium fonts-noto-core fonts-noto-cjk gettext
 
-.PHONY: run test test-fast lint format typecheck bench messages system-deps setup demo clean help
+.PHONY: run test test-fast lint format typecheck bench messages system-deps setup demo clean help editor
 
 help:
 	@echo "make run      set up, load the demo content and accounts, serve http://$(HOST):$(PORT) with a worker"
@@ -35,6 +35,7 @@ $(KERNEL_VENV)/.installed: sandbox/requirements-kernel.txt
 system-deps:
 	@missing=""; \
 	for pkg in $(DEBIAN_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing Debian packages:$$missing"; \
@@ -45,7 +46,19 @@ system-deps:
 	  fi; \
 	fi
 
-setup: system-deps $(VENV)/.installed $(KERNEL_VENV)/.installed messages
+setup: system-deps $(VENV)/.installed $(KERNEL_VENV)/.installed messages editor
+
+# The exercise code editor (CodeMirror 6), pinned in package-lock.json and bundled by esbuild into
+# lms/static/editor/; neither node_modules nor the bundle is committed.
+EDITOR_BUNDLE := lms/static/editor/editor.js
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(EDITOR_BUNDLE): node_modules/.installed lms/static_src/editor.js
+	npm run --silent build
+
+editor: $(EDITOR_BUNDLE)
 
 messages: $(VENV)/.installed
 	@$(PY) manage.py compilemessages --ignore '.venv*' --ignore '.kernel-venv*' -v0
