@@ -148,7 +148,8 @@ def hint_reveal(request: HttpRequest, exercise_id: int) -> HttpResponse:
     hint's HTML for the page's script, or a redirect back to the lesson without JavaScript.
     """
     exercise = get_object_or_404(Exercise, pk=exercise_id)
-    lesson = get_object_or_404(LessonPage.objects.live(), pk=request.POST.get("lesson") or 0)
+    lesson_id = request.POST.get("lesson", "")
+    lesson = get_object_or_404(LessonPage.objects.live(), pk=int(lesson_id) if lesson_id.isdigit() else 0)
     hints = lesson_hints(lesson=lesson, exercise=exercise)
     if hints is None:
         raise Http404("This lesson has no such exercise.")
