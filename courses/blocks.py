@@ -128,7 +128,9 @@ class ExerciseBlock(blocks.StructBlock):
     """
 
     exercise = SnippetChooserBlock("courses.Exercise")
-    title = blocks.CharBlock(required=False, help_text=_("In this page's language; empty for the exercise's own title."))
+    title = blocks.CharBlock(
+        required=False, help_text=_("In this page's language; empty for the exercise's own title.")
+    )
     instructions = blocks.RichTextBlock(features=RICH_TEXT_FEATURES, required=False)
     hints = blocks.ListBlock(
         blocks.RichTextBlock(features=RICH_TEXT_FEATURES),

@@ -93,9 +93,7 @@ class HintReveal(models.Model):
     revealed_at = models.DateTimeField(_("revealed at"))
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "exercise", "hint_index"], name="one_reveal_per_hint")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "exercise", "hint_index"], name="one_reveal_per_hint")]
         verbose_name = _("hint reveal")
 
     def __str__(self) -> str:

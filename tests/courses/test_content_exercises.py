@@ -53,15 +53,21 @@ def test_the_fence_becomes_an_exercise_block_with_its_texts(tmp_path):
 @pytest.mark.parametrize(
     ("fence", "message"),
     [
-        ("```exercise\nnotebook: exercises/mean-square.ipynb\ntitle: \"T\"\n", "exercise block is not closed"),
+        ('```exercise\nnotebook: exercises/mean-square.ipynb\ntitle: "T"\n', "exercise block is not closed"),
         ("```exercise\nnotebook: [unclosed\n```\n", "en.md:8: exercise block: not valid YAML"),
         ("```exercise\n- a list\n```\n", "en.md:7: exercise block: expected keys"),
         ('```exercise\nnotebook: exercises/mean-square.ipynb\ntitle: "T"\npoints: 3\n```\n', "unknown key 'points'"),
         ('```exercise\ntitle: "T"\n```\n', "'notebook' must be the path of an .ipynb file"),
-        ('```exercise\nnotebook: exercises/missing.ipynb\ntitle: "T"\n```\n', "notebook not found in the course folder"),
+        (
+            '```exercise\nnotebook: exercises/missing.ipynb\ntitle: "T"\n```\n',
+            "notebook not found in the course folder",
+        ),
         ('```exercise\nnotebook: ../../outside.ipynb\ntitle: "T"\n```\n', "notebook not found in the course folder"),
         ("```exercise\nnotebook: exercises/mean-square.ipynb\n```\n", "'title' is missing"),
-        ('```exercise\nnotebook: exercises/mean-square.ipynb\ntitle: "T"\nhints: "one"\n```\n', "'hints' must be a list"),
+        (
+            '```exercise\nnotebook: exercises/mean-square.ipynb\ntitle: "T"\nhints: "one"\n```\n',
+            "'hints' must be a list",
+        ),
         (
             '```exercise\nnotebook: exercises/mean-square.ipynb\ntitle: "T"\ninstructions: [1]\n```\n',
             "'instructions' must be Markdown",
@@ -144,5 +150,5 @@ def test_a_broken_notebook_names_the_lesson_file_line_and_notebook_cell_and_load
 def test_a_translation_must_import_the_same_notebooks(tmp_path):
     course_dir = exercise_course(tmp_path)
     write(course_dir / "module-1" / "lesson-1-1" / "ar.md", "لا تمرين هنا.\n")
-    with pytest.raises(ContentError, match="ar.md: its exercise blocks must import the same notebooks"):
+    with pytest.raises(ContentError, match=r"ar\.md: its exercise blocks must import the same notebooks"):
         load_content(tmp_path)

@@ -26,14 +26,20 @@ HOSTILE = (
     "plt.show()\n"
     "from IPython.display import HTML, SVG, display\n"
     "display(HTML('<script>alert(1)</script><img src=x onerror=alert(2)>'))\n"
-    "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(3)\"/>'))\n"
+    'display(SVG(\'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(3)"/>\'))\n'
     "print('<img src=x onerror=alert(4)>')\n"
 )
 TEXTS = {
-    "en": {"title": "Mean square", "instructions": "<p>Write <code>mean_square(xs)</code>.</p>",
-           "hints": ["<p>Square each number first.</p>", "<p>Then divide by <code>len(xs)</code>.</p>"]},
-    "ar": {"title": "متوسط المربعات", "instructions": "<p>اكتب الدالة <code>mean_square(xs)</code>.</p>",
-           "hints": ["<p>ربّع كل عدد أولاً.</p>", "<p>ثم اقسم على <code>len(xs)</code>.</p>"]},
+    "en": {
+        "title": "Mean square",
+        "instructions": "<p>Write <code>mean_square(xs)</code>.</p>",
+        "hints": ["<p>Square each number first.</p>", "<p>Then divide by <code>len(xs)</code>.</p>"],
+    },
+    "ar": {
+        "title": "متوسط المربعات",
+        "instructions": "<p>اكتب الدالة <code>mean_square(xs)</code>.</p>",
+        "hints": ["<p>ربّع كل عدد أولاً.</p>", "<p>ثم اقسم على <code>len(xs)</code>.</p>"],
+    },
 }
 
 
@@ -136,7 +142,11 @@ def test_run_check_and_submit_in_the_editor(page, live_server, lesson, worker, d
     assert "visible" in failed.first.text_content()
 
     # Fix it, run it with a plot, and submit: the score, under the outputs of the run.
-    set_code(page, RIGHT + "print(mean_square([1, 2, 3]))\nimport matplotlib.pyplot as plt\nplt.bar([1, 2, 3], [1, 4, 9])\nplt.show()\n")
+    set_code(
+        page,
+        RIGHT
+        + "print(mean_square([1, 2, 3]))\nimport matplotlib.pyplot as plt\nplt.bar([1, 2, 3], [1, 4, 9])\nplt.show()\n",
+    )
     page.locator("button[value=run]").click()
     output.get_by_text("4.666").wait_for(timeout=240_000)
     output.locator("img.output").wait_for()

@@ -62,7 +62,9 @@ def png_bytes(size=(4, 3), fmt="PNG") -> bytes:
 
 def test_text_outputs_lose_ansi_codes_and_control_characters_but_stay_text():
     assert clean_text("\x1b[31mred\x1b[0m and \x1b]0;title\x07plain\x00\r\n<b>x</b>") == "red and plain\n<b>x</b>"
-    error = clean_output({"kind": "error", "ename": "ValueError", "evalue": "no", "traceback": "\x1b[0;31mTrace\x1b[0m"})
+    error = clean_output(
+        {"kind": "error", "ename": "ValueError", "evalue": "no", "traceback": "\x1b[0;31mTrace\x1b[0m"}
+    )
     assert error == {"kind": "error", "ename": "ValueError", "evalue": "no", "traceback": "Trace"}
 
 
@@ -240,3 +242,12 @@ def test_hint_reveal_service_is_ordered_and_bounded(lesson_with_exercise, django
     user = django_user_model.objects.create_user("s", "s@example.org", "x" * 12)
     assert [services.hint_reveal(user=user, exercise=exercise, hint_total=2) for _ in range(3)] == [1, 2, 2]
     assert sorted(HintReveal.objects.values_list("hint_index", flat=True)) == [0, 1]
+
+
+def test_visitors_get_the_exercise_without_a_csrf_cookie_so_the_page_stays_cacheable(client, lesson_with_exercise):
+    lesson, _exercise = lesson_with_exercise
+    response = client.get(lesson.url)
+    html = response.content.decode()
+    assert 'name="answer:answer"' in html and "csrfmiddlewaretoken" not in html
+    assert not response.cookies  # the anonymous page cache stores only responses that set no cookie
+    assert "Log in to run, check and submit your code." in html and 'value="run"' not in html

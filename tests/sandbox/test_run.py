@@ -61,7 +61,10 @@ def texts(outcome: Any, key: str) -> list[str]:
 
 
 def test_answers_run_in_notebook_order_with_outputs_per_cell_and_no_test(grader: Grader) -> None:
-    answers = {"first": "def double(x):\n    print('doubling', x)\n    return x + x", "second": "result = double(5)\nresult"}
+    answers = {
+        "first": "def double(x):\n    print('doubling', x)\n    return x + x",
+        "second": "result = double(5)\nresult",
+    }
     outcome = run_answers(grader, EXERCISE, answers)
     assert outcome.status == RAN, outcome.detail
     assert [cell.key for cell in outcome.cells] == ["first", "second"]
