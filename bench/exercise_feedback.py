@@ -6,8 +6,11 @@ Builds a scratch site from content/ in a temporary var dir (SQLite unless DATABA
 use a scratch database), starts gunicorn and one grading worker with a warm pool of 2, and drives
 Debian's Chromium through Playwright: log in, open the lesson with the mean-squared-error exercise,
 put the right answer in the editor, then `--runs` times click Submit and time, inside the page,
-until the score is painted. Between submissions it waits `--gap` seconds so that the pool is warm
-again (each session serves one submission). Each run is then split, from the database, into
+until the score is painted. Before each submission it waits until the pool is warm again (each
+session serves one submission): at least `--gap` seconds, then until the worker's processes (its
+sandboxes included) use no CPU for a second, i.e. no session is still booting. Refills boot at nice
+0 (SANDBOX_POOL_BOOT_NICE=0, as the test suite's pool does) so that other load on the machine
+cannot starve them. Each run is then split, from the database, into
 queue wait (queued -> started on the worker) and the engine's own grade (its `duration_ms`), the
 baseline measured in the same run. Figures are recorded in docs/performance.md.
 """
@@ -61,6 +64,47 @@ print(json.dumps(rows))
 """
 
 
+def cpu_ticks_of_tree(root: int) -> int:
+    """CPU time (clock ticks) used so far by ``root`` and every process below it."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(ticks.get(pid, 0) for pid in tree)
+
+
+def wait_until_idle(root: int, timeout: float = 180.0) -> None:
+    """Until ``root``'s process tree uses under 5% of a core for a whole second."""
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    last = cpu_ticks_of_tree(root)
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = cpu_ticks_of_tree(root)
+        busy = now - last > 1  # more than 10 ms of CPU in 250 ms
+        last = now
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= 1.0:
+            return
+    raise SystemExit("the grading worker never went quiet: is its pool failing to boot?")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -70,7 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2, help="submissions before measuring (cold caches)")
-    parser.add_argument("--gap", type=float, default=4.0, help="seconds between submissions: the pool refills")
+    parser.add_argument("--gap", type=float, default=2.0, help="least seconds between submissions")
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="bench-feedback-")
@@ -79,6 +123,7 @@ def main() -> None:
         "OPENCAPACITY_VAR_DIR": var_dir,
         "DJANGO_SETTINGS_MODULE": "lms.settings",
         "SANDBOX_POOL_SIZE": "2",
+        "SANDBOX_POOL_BOOT_NICE": "0",
         "ANONYMOUS_PAGE_CACHE_SECONDS": "0",
     }
     print(
@@ -149,8 +194,8 @@ def main() -> None:
             page.locator(".exercise .cm-content").fill(RIGHT)
             times: list[float] = []
             for number in range(args.warmup + args.runs):
-                # The first submission waits for the worker's pool to boot.
-                time.sleep(args.gap if number else 0)
+                time.sleep(args.gap)
+                wait_until_idle(worker.pid)
                 page.evaluate("document.querySelector('.exercise-feedback').replaceChildren()")
                 elapsed = page.evaluate(SUBMIT_AND_TIME)
                 score = page.locator(".exercise-feedback .score").inner_text()

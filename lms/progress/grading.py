@@ -48,7 +48,8 @@ def grader() -> Grader:
             if settings.SANDBOX_SELFTEST_ON_START:
                 assert_sandbox_holds(sandbox)
             size = settings.SANDBOX_POOL_SIZE
-            pool = KernelPool(PoolSettings(size=size, sandbox=sandbox)) if size else None
+            boot_nice = settings.SANDBOX_POOL_BOOT_NICE
+            pool = KernelPool(PoolSettings(size=size, sandbox=sandbox, boot_nice=boot_nice)) if size else None
             _grader = Grader(sandbox, pool=pool)
         return _grader
 
