@@ -104,6 +104,14 @@ def test_run_check_and_submit_in_the_editor(page, live_server, lesson, worker, d
     assert "NotImplementedError" in page.locator(".exercise .cm-content").inner_text()  # the starter code
     assert page.locator(".exercise .cm-content .tok-keyword, .exercise .cm-content span").count() > 0
 
+    # Keyboard: Tab indents inside the editor; Escape then Tab moves on to the Run button.
+    page.locator(".exercise .cm-content").press("Control+End")
+    page.keyboard.press("Tab")
+    assert "\n        raise NotImplementedError()" in page.locator("textarea.code-editor").input_value()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.value") == "run"
+
     # Type: a paste of the wrong answer, then keystrokes on the first line.
     set_code(page, WRONG + HOSTILE)
     page.locator(".exercise .cm-content").press("Control+Home")
