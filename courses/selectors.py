@@ -266,7 +266,7 @@ def exercise_view(
     lesson: Any = None,
 ) -> ExerciseView:
     """What a learner sees of an exercise: the released notebook with their latest code, the hints
-    they revealed and their own last attempts. Three queries for a logged-in learner, none otherwise.
+    they revealed and their own last attempts. At most four queries for a logged-in learner, none otherwise.
 
     ``title``, ``instructions`` and ``hints`` are the lesson block's, in the page's language. When
     the block has instructions, the notebook's own text cells (in the source language) are left out.

@@ -110,7 +110,11 @@ def test_html_svg_and_script_outputs_are_kept_only_as_plain_text_and_plots_as_pn
         "def double(x):\n"
         "    return 2 * x\n"
     )
-    plot = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nplt.show()"
+    plot = (
+        "import pandas as pd\n"
+        "display(pd.DataFrame({'rain': [300, 400], 'harvest': [1.1, 1.6]}))\n"
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nplt.show()"
+    )
     outcome = run_answers(plotting_grader, EXERCISE, {"first": hostile, "second": plot})
     assert outcome.status == RAN, outcome.detail
     first, second = outcome.cells
@@ -119,6 +123,8 @@ def test_html_svg_and_script_outputs_are_kept_only_as_plain_text_and_plots_as_pn
         assert marker not in kept, marker
     assert "<IPython.core.display.HTML object>" in kept
     assert "<b>bold?</b>" in kept  # printed text stays text; the page never parses it
+    # A table is its text/plain form (pandas' aligned columns), never its HTML.
+    assert second.outputs[0].text == "   rain  harvest\n0   300      1.1\n1   400      1.6"
     images = [output.png for output in second.outputs if output.png]
     assert len(images) == 1
     assert base64.b64decode(images[0])[:8] == b"\x89PNG\r\n\x1a\n"
