@@ -18,6 +18,7 @@ help:
 	@echo "make test     set up and run the whole test suite"
 	@echo "make lint     ruff and mypy;  make format  ruff format"
 	@echo "make bench    the benchmarks in bench/, figures recorded in docs/performance.md"
+	@echo "make editor   build the exercise code editor (npm ci + esbuild into lms/static/editor/)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
