@@ -13,13 +13,14 @@ PORT ?= 8000
 DEBIAN_PACKAGES := bubblewrap chromium fonts-noto-core fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0 \
   poppler-utils
 
-.PHONY: run test test-fast lint format typecheck bench messages system-deps setup demo clean help
+.PHONY: run test test-fast lint format typecheck bench messages system-deps setup demo clean help editor
 
 help:
 	@echo "make run      set up, load the demo content and accounts, serve http://$(HOST):$(PORT) with a worker"
 	@echo "make test     set up and run the whole test suite"
 	@echo "make lint     ruff and mypy;  make format  ruff format"
 	@echo "make bench    the benchmarks in bench/, figures recorded in docs/performance.md"
+	@echo "make editor   build the exercise code editor (npm ci + esbuild into lms/static/editor/)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +38,7 @@ $(KERNEL_VENV)/.installed: sandbox/requirements-kernel.txt
 system-deps:
 	@missing=""; \
 	for pkg in $(DEBIAN_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing Debian packages:$$missing"; \
@@ -47,7 +49,19 @@ system-deps:
 	  fi; \
 	fi
 
-setup: system-deps $(VENV)/.installed $(KERNEL_VENV)/.installed messages
+setup: system-deps $(VENV)/.installed $(KERNEL_VENV)/.installed messages editor
+
+# The exercise code editor (CodeMirror 6), pinned in package-lock.json and bundled by esbuild into
+# lms/static/editor/; neither node_modules nor the bundle is committed.
+EDITOR_BUNDLE := lms/static/editor/editor.js
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(EDITOR_BUNDLE): node_modules/.installed lms/static_src/editor.js
+	npm run --silent build
+
+editor: $(EDITOR_BUNDLE)
 
 messages: $(VENV)/.installed
 	@$(PY) manage.py compilemessages --ignore '.venv*' --ignore '.kernel-venv*' -v0

@@ -4,7 +4,8 @@
 
 Builds a fresh database from content/ (the URL's database is migrated and loaded, the cache is
 cleared: use a scratch database and cache), starts gunicorn, then:
-  1. weighs the lesson page as a browser fetches it: HTML, CSS, images, fonts and scripts, gzip;
+  1. weighs pages as a browser fetches them: HTML, CSS, images, fonts and scripts, gzip; the
+     lesson with an exercise (its editor included) in English and Arabic against its budget;
   2. measures requests per second for /bench/trivial (the baseline) and for anonymous lesson
      and catalog pages, with the same concurrency, alternating rounds so drift hits both.
 The last line prints the lesson/trivial throughput ratio. Figures are recorded in docs/performance.md.
@@ -143,13 +144,18 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         lesson = "/en/first-steps-with-ai/using-ai-well/a-first-model-in-python/"
-        for path in ("/en/", lesson, "/ar/first-steps-with-ai/what-ai-is/learning-from-data/"):
+        exercise_pages = (lesson, "/ar/first-steps-with-ai/using-ai-well/a-first-model-in-python/")
+        for path in ("/en/", *exercise_pages, "/ar/first-steps-with-ai/what-ai-is/learning-from-data/"):
             weights = page_weight(path)
             non_js = sum(value for key, value in weights.items() if key != "js")
             print(
                 f"weight {path}: {non_js / 1024:.1f} KiB HTML+CSS+images+fonts, {weights['js'] / 1024:.1f} KiB JS "
                 f"(gzip; {weights})"
             )
+            if path in exercise_pages:
+                # The exercise page with its code editor: 150 KiB + 300 KiB of JavaScript, compressed.
+                within = non_js <= 150 * 1024 and weights["js"] <= 300 * 1024
+                print(f"  exercise page budget 150 KiB + 300 KiB JS: {'met' if within else 'NOT MET'}")
 
         paths = {"trivial": "/bench/trivial", "lesson": lesson, "catalog": "/en/"}
         results: dict[str, list[float]] = {name: [] for name in paths}

@@ -123,9 +123,22 @@ class CalloutBlock(blocks.StructBlock):
 
 
 class ExerciseBlock(blocks.StructBlock):
-    """A graded notebook exercise inside a lesson: instructions, an editor, Check and Submit."""
+    """A graded notebook exercise inside a lesson: instructions, an editor, Run, Check and Submit.
+
+    The notebook (code, tests, points) is the shared Exercise snippet; the title, instructions and
+    hints are the block's, in the page's language.
+    """
 
     exercise = SnippetChooserBlock("courses.Exercise")
+    title = blocks.CharBlock(
+        required=False, help_text=_("In this page's language; empty for the exercise's own title.")
+    )
+    instructions = blocks.RichTextBlock(features=RICH_TEXT_FEATURES, required=False)
+    hints = blocks.ListBlock(
+        blocks.RichTextBlock(features=RICH_TEXT_FEATURES),
+        default=[],
+        help_text=_("Revealed one at a time, in this order."),
+    )
 
     class Meta:
         icon = "code"
@@ -137,7 +150,14 @@ class ExerciseBlock(blocks.StructBlock):
 
         context = super().get_context(value, parent_context)
         request = (parent_context or {}).get("request")
-        context["view"] = exercise_view(exercise=value["exercise"], user=getattr(request, "user", None))
+        context["view"] = exercise_view(
+            exercise=value["exercise"],
+            user=getattr(request, "user", None),
+            title=value.get("title") or "",
+            instructions=value.get("instructions"),
+            hints=list(value.get("hints") or []),
+            lesson=(parent_context or {}).get("page"),
+        )
         return context
 
 

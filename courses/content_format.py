@@ -38,6 +38,23 @@ class ImageRef:
 
 
 @dataclass
+class ExerciseRef:
+    """An ```exercise block: the notebook it imports (resolved by the loader) and its texts in
+    this file's language. ``instructions`` and ``hints`` are HTML made from the author's Markdown."""
+
+    notebook: Path
+    title: str
+    instructions: str
+    hints: list[str]
+    path: Path
+    line: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass
 class ParsedLesson:
     title: str
     summary: str
@@ -45,6 +62,7 @@ class ParsedLesson:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     images: list[ImageRef] = field(default_factory=list)
     quizzes: list[QuizRef] = field(default_factory=list)
+    exercises: list[ExerciseRef] = field(default_factory=list)
 
 
 @dataclass
@@ -116,6 +134,14 @@ def _parse_body(lines: list[str], path: Path, first_line: int, course_dir: Path,
             value = parse_quiz("\n".join(body), path, start)
             lesson.quizzes.append(QuizRef(value["quiz_id"], start, shared_signature(value)))
             lesson.blocks.append({"type": "quiz", "value": _with_list_item_ids(value)})
+        elif (fence := FENCE_OPEN.match(line)) and fence.group("language") == "exercise":
+            flush_text()
+            body_lines, end = take_until(index, "```", "exercise block")
+            ref = parse_exercise_fence(body_lines, path, first_line + index, course_dir)
+            lesson.exercises.append(ref)
+            # The loader swaps the ExerciseRef for the imported Exercise and the block's texts.
+            lesson.blocks.append({"type": "exercise", "value": ref})
+            index = end
         elif fence := FENCE_OPEN.match(line):
             flush_text()
             code, index = take_until(index, "```", "code block")
@@ -238,6 +264,55 @@ def _with_list_item_ids(value: dict[str, Any]) -> dict[str, Any]:
         ]
 
     return {**value, "options": items("options"), "accept": items("accept")}
+
+
+EXERCISE_KEYS = {"notebook", "title", "instructions", "hints"}
+# The notebook's file stem names the exercise (`<course-slug>--<stem>`): lowercase words and hyphens.
+NOTEBOOK_STEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def parse_exercise_fence(lines: list[str], path: Path, fence_line: int, course_dir: Path) -> ExerciseRef:
+    """Read the YAML body of an ```exercise block that opens on line ``fence_line`` of ``path``."""
+
+    def refuse(reason: str, line: int = fence_line) -> ContentError:
+        return ContentError(f"{path}:{line}: exercise block: {reason}")
+
+    try:
+        spec = yaml.safe_load("\n".join(lines))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = fence_line + 1 + mark.line if mark is not None else fence_line
+        raise refuse(f"not valid YAML: {getattr(error, 'problem', None) or error}", line) from error
+    if not isinstance(spec, dict):
+        raise refuse("expected keys notebook, title, instructions and hints")
+    unknown = sorted(set(map(str, spec)) - EXERCISE_KEYS)
+    if unknown:
+        raise refuse(f"unknown key {unknown[0]!r}; use {', '.join(sorted(EXERCISE_KEYS))}")
+    notebook = spec.get("notebook")
+    if not isinstance(notebook, str) or not notebook.strip().endswith(".ipynb"):
+        raise refuse("'notebook' must be the path of an .ipynb file, relative to the course folder")
+    notebook_path = (course_dir / notebook.strip()).resolve()
+    if not notebook_path.is_relative_to(course_dir.resolve()) or not notebook_path.is_file():
+        raise refuse(f"notebook not found in the course folder: {notebook.strip()}")
+    if not NOTEBOOK_STEM.match(notebook_path.stem):
+        raise refuse(f"rename {notebook_path.name}: a notebook's name is lowercase words joined by single hyphens")
+    title = spec.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise refuse("'title' is missing or empty")
+    instructions = spec.get("instructions", "")
+    if not isinstance(instructions, str):
+        raise refuse("'instructions' must be Markdown text")
+    hints = spec.get("hints") or []
+    if not isinstance(hints, list) or not all(isinstance(hint, str) and hint.strip() for hint in hints):
+        raise refuse("'hints' must be a list of non-empty texts")
+    return ExerciseRef(
+        notebook=notebook_path,
+        title=title.strip(),
+        instructions=markdown_to_html(instructions) if instructions.strip() else "",
+        hints=[markdown_to_html(hint) for hint in hints],
+        path=path,
+        line=fence_line,
+    )
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

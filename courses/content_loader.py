@@ -21,8 +21,16 @@ from django.db import transaction
 from wagtail.images import get_image_model
 from wagtail.models import Collection, Locale, Page, Site
 
-from courses.content_format import ContentError, ImageRef, QuizRef, load_yaml, markdown_to_html, parse_lesson
-from courses.models import CatalogPage, CoursePage, LessonPage, Level, ModulePage, Topic
+from courses.content_format import (
+    ContentError,
+    ExerciseRef,
+    ImageRef,
+    QuizRef,
+    load_yaml,
+    markdown_to_html,
+    parse_lesson,
+)
+from courses.models import CatalogPage, CoursePage, Exercise, LessonPage, Level, ModulePage, Topic
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +66,8 @@ class ContentLoader:
         self.report = LoadReport()
         self.locales = {code: Locale.objects.get_or_create(language_code=code)[0] for code in LANGUAGE_CODES}
         self._quiz_ids: dict[str, str] = {}
+        #: Exercises imported in this run, by notebook path: every language refers to the same one.
+        self.exercises: dict[Path, Exercise] = {}
 
     # -- pages -------------------------------------------------------------------------------
 
@@ -296,11 +306,12 @@ class ContentLoader:
             self._load_lesson(course_dir, course_dir / slug / lesson_slug, module, source_code)
 
     def _load_lesson(self, course_dir: Path, lesson_dir: Path, module: ModulePage, source_code: str) -> None:
-        label = f"{module.get_parent().slug}/{module.slug}/{lesson_dir.name}"
+        course_slug = module.get_parent().slug
+        label = f"{course_slug}/{module.slug}/{lesson_dir.name}"
         source_file = lesson_dir / f"{source_code}.md"
         if not source_file.exists():
             raise ContentError(f"{source_file}: the source-language lesson file is missing")
-        fields, source_hash, source_quizzes = self._lesson_fields(source_file, course_dir)
+        fields, source_hash, source_quizzes, notebooks = self._lesson_fields(source_file, course_dir, course_slug)
         self._check_quizzes(source_file, source_quizzes, None)
         lesson = self._upsert_child(module, LessonPage, lesson_dir.name, fields, source_hash, label)
         for code in LANGUAGE_CODES:
@@ -308,22 +319,87 @@ class ContentLoader:
                 continue
             path = lesson_dir / f"{code}.md"
             if path.exists():
-                fields, source_hash, quizzes = self._lesson_fields(path, course_dir)
+                fields, source_hash, quizzes, translated = self._lesson_fields(path, course_dir, course_slug)
                 self._check_quizzes(path, quizzes, source_quizzes)
+                if translated != notebooks:
+                    # Code, tests and points are shared: only the texts around them are translated.
+                    raise ContentError(
+                        f"{path}: its exercise blocks must import the same notebooks, in the same order, as "
+                        f"{source_file.name} ({', '.join(p.name for p in notebooks) or 'none'})"
+                    )
                 self._upsert_translation(lesson, code, fields, source_hash, f"{label} [{code}]")
             else:
                 self._upsert_translation(lesson, code, None, "", f"{label} [{code}]")
 
-    def _lesson_fields(self, path: Path, course_dir: Path) -> tuple[dict[str, Any], str, list[QuizRef]]:
+    def _lesson_fields(
+        self, path: Path, course_dir: Path, course_slug: str
+    ) -> tuple[dict[str, Any], str, list[QuizRef], list[Path]]:
         parsed = parse_lesson(path, course_dir)
         image_hashes = [_file_hash(ref.path) for ref in parsed.images]
-        source_hash = _hash(path.read_text(encoding="utf-8"), image_hashes)
-        body = [
-            {"type": "image", "value": self._image_value(block["value"])} if block["type"] == "image" else block
-            for block in parsed.blocks
-        ]
+        exercises = {id(ref): self._exercise(ref, course_slug) for ref in parsed.exercises}
+        # The exercises' ids are part of the hash: a re-created exercise re-links the lesson.
+        source_hash = _hash(path.read_text(encoding="utf-8"), image_hashes, [e.pk for e in exercises.values()])
+        body = []
+        for block in parsed.blocks:
+            if block["type"] == "image":
+                block = {"type": "image", "value": self._image_value(block["value"])}
+            elif block["type"] == "exercise":
+                ref = block["value"]
+                value = {
+                    "exercise": exercises[id(ref)].pk,
+                    "title": ref.title,
+                    "instructions": ref.instructions,
+                    "hints": ref.hints,
+                }
+                block = {"type": "exercise", "value": value}
+            body.append(block)
         fields = {"title": parsed.title, "summary": parsed.summary, "minutes": parsed.minutes, "body": body}
-        return fields, source_hash, parsed.quizzes
+        return fields, source_hash, parsed.quizzes, [ref.notebook for ref in parsed.exercises]
+
+    def _exercise(self, ref: ExerciseRef, course_slug: str) -> Exercise:
+        """The Exercise snippet for a notebook, imported once per run and only when the file changed.
+
+        Its identity is `<course-slug>/<notebook stem>`, stored as the slug `<course-slug>--<stem>`
+        (stems never contain `--`, so the two parts stay apart).
+        """
+        if ref.notebook in self.exercises:
+            return self.exercises[ref.notebook]
+        from django.core.exceptions import ValidationError
+
+        from courses.exercises import parse_instructor_notebook
+
+        slug = f"{course_slug}--{ref.notebook.stem}"
+        label = f"exercise {course_slug}/{ref.notebook.stem}"
+        raw = ref.notebook.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        exercise = Exercise.objects.filter(slug=slug).first()
+        if exercise is not None and exercise.content_source_hash == digest:
+            self.report.unchanged += 1
+        else:
+            try:
+                notebook, fmt, parsed = parse_instructor_notebook(raw)
+            except ValidationError as error:
+                # The engine's messages name the notebook cell ("cell 3: ...").
+                raise ContentError(
+                    f"{ref.where}: exercise notebook {ref.notebook.name}: {' '.join(error.messages)}"
+                ) from error
+            if not parsed.tests:
+                raise ContentError(f"{ref.where}: exercise notebook {ref.notebook.name}: it has no autograded test")
+            fields = {
+                "title": (parsed.title or ref.title)[:200],
+                "notebook": notebook,
+                "format": fmt,
+                "max_score": parsed.max_score,
+                "content_source_hash": digest,
+            }
+            created = exercise is None
+            exercise = exercise or Exercise(slug=slug)
+            for name, value in fields.items():
+                setattr(exercise, name, value)
+            exercise.save()
+            (self.report.created if created else self.report.updated).append(label)
+        self.exercises[ref.notebook] = exercise
+        return exercise
 
     def _image_value(self, ref: ImageRef) -> dict[str, Any]:
         Image = get_image_model()

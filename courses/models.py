@@ -184,6 +184,8 @@ class Exercise(models.Model):
     notebook = models.JSONField(_("instructor notebook"))
     format = models.CharField(_("format"), max_length=20, choices=ExerciseFormat.choices)
     max_score = models.FloatField(_("maximum score"))
+    # For exercises loaded from content/ files: a hash of the notebook file, so reloading is idempotent.
+    content_source_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

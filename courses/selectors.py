@@ -245,6 +245,7 @@ class ExerciseCellView:
     html: str = ""
     code: str = ""
     key: str = ""
+    starter: str = ""
 
 
 @dataclass
@@ -253,33 +254,74 @@ class ExerciseView:
     cells: list[ExerciseCellView]
     attempts: list[Any]
     best_score: float | None
+    title: str = ""
+    instructions: Any = None
+    #: The hints the learner has revealed, in order; ``hint_total`` counts them all.
+    hints: list[Any] = field(default_factory=list)
+    hint_total: int = 0
+    lesson_id: int | None = None
+
+    @property
+    def next_hint(self) -> int | None:
+        """The number (from 1) of the hint the learner can reveal next, if any."""
+        return len(self.hints) + 1 if len(self.hints) < self.hint_total else None
 
 
-def exercise_view(*, exercise: Any, user: Any) -> ExerciseView:
-    """What a learner sees of an exercise: the released notebook and their own last attempts."""
+def exercise_view(
+    *,
+    exercise: Any,
+    user: Any,
+    title: str = "",
+    instructions: Any = None,
+    hints: list[Any] | None = None,
+    lesson: Any = None,
+) -> ExerciseView:
+    """What a learner sees of an exercise: the released notebook with their latest code, the hints
+    they revealed and their own last attempts. At most four queries for a logged-in learner, none otherwise.
+
+    ``title``, ``instructions`` and ``hints`` are the lesson block's, in the page's language. When
+    the block has instructions, the notebook's own text cells (in the source language) are left out.
+    """
     from courses.blocks import highlight_code
     from courses.content_format import markdown_to_html
     from courses.exercises import answer_key, exercise_release
     from lms.progress.models import Submission
+    from lms.progress.selectors import hints_revealed, latest_answers
 
+    hints = hints or []
     release = exercise_release(exercise)
+    logged_in = user is not None and user.is_authenticated
+    latest = latest_answers(user=user, exercise=exercise) if logged_in else {}
     cells = []
     for cell in release["cells"]:
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
         key = answer_key(cell)
         if cell["cell_type"] == "markdown" and not key:
-            cells.append(ExerciseCellView(kind="text", html=_safe_html(markdown_to_html(source))))
+            if not instructions:
+                cells.append(ExerciseCellView(kind="text", html=safe_html(markdown_to_html(source))))
         elif key:
-            cells.append(ExerciseCellView(kind="answer", code=source, key=key))
+            cells.append(ExerciseCellView(kind="answer", code=latest.get(key, source), key=key, starter=source))
         elif source.strip():
             cells.append(ExerciseCellView(kind="code", html=highlight_code(source, "python")))
     attempts: list[Any] = []
     best = None
-    if user is not None and user.is_authenticated:
+    revealed = 0
+    if logged_in:
         mine = Submission.objects.filter(user=user, exercise=exercise, kind=Submission.Kind.SUBMIT)
         attempts = list(mine.order_by("-created_at")[:5])
         best = mine.aggregate(best=Max("score"))["best"]
-    return ExerciseView(exercise=exercise, cells=cells, attempts=attempts, best_score=best)
+        revealed = hints_revealed(user=user, exercise=exercise) if hints else 0
+    return ExerciseView(
+        exercise=exercise,
+        cells=cells,
+        attempts=attempts,
+        best_score=best,
+        title=title or exercise.title,
+        instructions=instructions or None,
+        hints=hints[:revealed],
+        hint_total=len(hints),
+        lesson_id=getattr(lesson, "pk", None),
+    )
 
 
 # Instructions come from notebooks that may travel between deployments: keep formatting, drop the rest.
@@ -311,7 +353,7 @@ SAFE_TAGS = [
 ]
 
 
-def _safe_html(html: str) -> str:
+def safe_html(html: str) -> str:
     import bleach
 
     return bleach.clean(
@@ -448,4 +490,11 @@ def quiz_in_lesson(*, lesson: LessonPage, quiz_id: str) -> dict[str, Any] | None
     for block in lesson.body:
         if block.block_type == "quiz" and block.value["quiz_id"] == quiz_id:
             return quiz_spec(block.value)
+
+
+def lesson_hints(*, lesson: Any, exercise: Any) -> list[Any] | None:
+    """The hints of ``exercise`` in ``lesson``'s exercise block (None if the lesson has no such block)."""
+    for block in lesson.specific.body:
+        if block.block_type == "exercise" and getattr(block.value.get("exercise"), "pk", None) == exercise.pk:
+            return list(block.value.get("hints") or [])
     return None

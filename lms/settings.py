@@ -267,6 +267,8 @@ HEALTHZ_CHECK_SANDBOX = env_bool("HEALTHZ_CHECK_SANDBOX", default=True)
 SANDBOX_POOL_SIZE = int(os.environ.get("SANDBOX_POOL_SIZE", "2"))
 # Fork pool sessions from a warm, sandboxed zygote (docs/sandbox.md, "Fork server").
 SANDBOX_FORK_SERVER = env_bool("SANDBOX_FORK_SERVER", default=True)
+# Priority of pool refills while they boot (0-19); 10 leaves the CPU to grading in progress.
+SANDBOX_POOL_BOOT_NICE = int(os.environ.get("SANDBOX_POOL_BOOT_NICE", "10"))
 SANDBOX_LIMITS = {
     "cell_seconds": float(os.environ.get("SANDBOX_CELL_SECONDS", "10")),
     "submission_seconds": float(os.environ.get("SANDBOX_SUBMISSION_SECONDS", "60")),

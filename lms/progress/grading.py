@@ -49,7 +49,14 @@ def grader() -> Grader:
                 assert_sandbox_holds(sandbox)
             size = settings.SANDBOX_POOL_SIZE
             pool = (
-                KernelPool(PoolSettings(size=size, sandbox=sandbox, fork_server=settings.SANDBOX_FORK_SERVER))
+                KernelPool(
+                    PoolSettings(
+                        size=size,
+                        sandbox=sandbox,
+                        boot_nice=settings.SANDBOX_POOL_BOOT_NICE,
+                        fork_server=settings.SANDBOX_FORK_SERVER,
+                    )
+                )
                 if size
                 else None
             )

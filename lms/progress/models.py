@@ -49,6 +49,7 @@ class Submission(models.Model):
     class Kind(models.TextChoices):
         SUBMIT = "submit", _("Submit: visible and hidden tests")
         CHECK = "check", _("Check: visible tests only")
+        RUN = "run", _("Run: outputs without grading")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
     exercise = models.ForeignKey("courses.Exercise", on_delete=models.PROTECT, related_name="submissions")
@@ -80,6 +81,23 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk} ({self.status})"
+
+
+class HintReveal(models.Model):
+    """A learner asked for the next hint of an exercise. Hints are revealed one at a time, in
+    order, so the rows of a learner and exercise are indexes 0..n-1; they count in every language."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hint_reveals")
+    exercise = models.ForeignKey("courses.Exercise", on_delete=models.CASCADE, related_name="hint_reveals")
+    hint_index = models.PositiveSmallIntegerField(_("hint number"))
+    revealed_at = models.DateTimeField(_("revealed at"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "exercise", "hint_index"], name="one_reveal_per_hint")]
+        verbose_name = _("hint reveal")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} revealed hint {self.hint_index} of exercise {self.exercise_id}"
 
 
 class Certificate(models.Model):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.models import Locale
 
 from courses.models import CoursePage, Exercise, LessonPage
-from lms.progress.models import Certificate, Enrollment, LessonCompletion, QuizAttempt, Submission
+from lms.progress.models import Certificate, Enrollment, HintReveal, LessonCompletion, QuizAttempt, Submission
 
 # -- the completion rule ------------------------------------------------------------------------
 
@@ -244,3 +244,31 @@ def my_learning(*, user: Any) -> list[LearningRow]:
             )
         )
     return rows
+
+
+def hints_revealed(*, user: Any, exercise: Any) -> int:
+    """How many of an exercise's hints the learner has revealed (in any language)."""
+    return HintReveal.objects.filter(user=user, exercise=exercise).count()
+
+
+def latest_answers(*, user: Any, exercise: Any) -> dict[str, str]:
+    """The code of each answer cell in the learner's latest Run, Check or Submit, by answer key."""
+    notebook = (
+        Submission.objects.filter(user=user, exercise=exercise)
+        .order_by("-created_at", "-pk")
+        .values_list("notebook", flat=True)
+        .first()
+    )
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        return {}
+    answers = {}
+    for cell in notebook["cells"]:
+        # Uploaded notebooks are the learner's own JSON: read them without trusting their shape.
+        metadata = cell.get("metadata") if isinstance(cell, dict) else None
+        native = metadata.get("opencapacity") if isinstance(metadata, dict) else None
+        key = str(native.get("answer") or "") if isinstance(native, dict) else ""
+        source = cell.get("source", "") if key else ""
+        if key and key not in answers:
+            parts = source if isinstance(source, list) else [source] if isinstance(source, str) else []
+            answers[key] = "".join(str(part) for part in parts)
+    return answers

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from courses.models import CoursePage, Exercise, LessonPage
 from courses.quizzes import grade_quiz
 from courses.selectors import course_for_lesson
-from lms.progress.models import Certificate, Enrollment, LessonCompletion, QuizAttempt, Submission
+from lms.progress.models import Certificate, Enrollment, HintReveal, LessonCompletion, QuizAttempt, Submission
 from sandbox import ExerciseFormatError, InvalidSubmission
-from sandbox.formats import load_notebook, parse_exercise
+from sandbox.formats import load_notebook, parse_exercise, submission_answers
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +221,7 @@ def submission_create(
 
     if kind not in Submission.Kind.values:
         raise ValidationError(f"Unknown kind of submission: {kind!r}.")
+    submission_rate_limit_check(user=user, exercise=exercise, kind=kind)
     raw = json.dumps(notebook) if isinstance(notebook, dict) else notebook
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > MAX_SUBMISSION_BYTES:
@@ -237,6 +238,12 @@ def submission_create(
     return submission
 
 
+def submission_rate_limit_check(*, user: AbstractBaseUser, exercise: Exercise, kind: str) -> None:
+    """RATE LIMIT CALL SITE for Run, Check and Submit (``kind``): every request to execute learner
+    code passes here before anything is stored or queued. It limits nothing yet: the per-learner
+    rate limiter (another branch) plugs in here and raises ValidationError, saying when to retry."""
+
+
 def submission_start(*, submission: Submission) -> None:
     submission.status = Submission.Status.RUNNING
     submission.started_at = timezone.now()
@@ -250,19 +257,28 @@ def submission_grade(*, submission: Submission) -> Submission:
 
     exercise = parse_exercise(json.dumps(submission.exercise.notebook), submission.exercise.format)
     engine = grader()
-    if submission.kind == Submission.Kind.CHECK:
-        result = engine.check(exercise, submission.notebook)
+    if submission.kind == Submission.Kind.RUN:
+        # Run: the learner's cells and their outputs, no test and no score.
+        from lms.progress.outputs import run_feedback
+        from sandbox.run import run_answers
+
+        outcome = run_answers(engine, exercise, submission_answers(exercise, submission.notebook))
+        verdict, score, max_score, feedback = outcome.status, None, None, run_feedback(outcome)
     else:
-        result = engine.grade(exercise, submission.notebook)
+        if submission.kind == Submission.Kind.CHECK:
+            result = engine.check(exercise, submission.notebook)
+        else:
+            result = engine.grade(exercise, submission.notebook)
+        verdict, score, max_score, feedback = result.status, result.score, result.max_score, result.to_dict()
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
         if locked.status == Submission.Status.GRADED:
             return locked
         locked.status = Submission.Status.GRADED
-        locked.verdict = result.status
-        locked.score = result.score
-        locked.max_score = result.max_score
-        locked.feedback = result.to_dict()
+        locked.verdict = verdict
+        locked.score = score
+        locked.max_score = max_score
+        locked.feedback = feedback
         locked.finished_at = timezone.now()
         locked.error = ""
         locked.save(update_fields=["status", "verdict", "score", "max_score", "feedback", "finished_at", "error"])
@@ -287,3 +303,23 @@ def submission_requeue(*, submission_id: int) -> None:
     Submission.objects.filter(pk=submission_id).exclude(status=Submission.Status.GRADED).update(
         status=Submission.Status.QUEUED, queued_at=timezone.now()
     )
+
+
+# -- hints ------------------------------------------------------------------------------------
+
+
+def hint_reveal(*, user: AbstractBaseUser, exercise: Exercise, hint_total: int) -> int:
+    """Reveal the learner's next hint of ``exercise`` (which has ``hint_total``) and record it.
+
+    Returns how many hints are now revealed. Hints come one at a time and in order, so the next
+    one is always number ``revealed``; asking again once all are shown records nothing.
+    """
+    revealed = HintReveal.objects.filter(user=user, exercise=exercise).count()
+    if revealed >= hint_total:
+        return revealed
+    try:
+        with transaction.atomic():
+            HintReveal.objects.create(user=user, exercise=exercise, hint_index=revealed, revealed_at=timezone.now())
+    except IntegrityError:  # a double click raced us; the other request recorded this hint
+        pass
+    return HintReveal.objects.filter(user=user, exercise=exercise).count()

@@ -7,6 +7,7 @@ urlpatterns = [
     path("courses/<int:course_id>/enroll/", views.enroll, name="course_enroll"),
     path("lessons/<int:lesson_id>/complete/", views.complete_lesson, name="lesson_complete"),
     path("exercises/<int:exercise_id>/submit/", views.exercise_submit, name="exercise_submit"),
+    path("exercises/<int:exercise_id>/hints/", views.hint_reveal, name="exercise_hint_reveal"),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission_detail"),
     path("lessons/<int:lesson_id>/quizzes/<slug:quiz_id>/", views.quiz_answer, name="quiz_answer"),
     path("certificates/<str:code>/", views.certificate_detail, name="certificate_detail"),

@@ -10,12 +10,13 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from courses.exercises import answer_keys, exercise_release, learner_notebook
 from courses.models import CoursePage, Exercise, LessonPage
 from courses.quizzes import QuizAnswerError
-from courses.selectors import QUIZ_FLASH_SESSION_KEY, quiz_in_lesson
+from courses.selectors import QUIZ_FLASH_SESSION_KEY, lesson_hints, quiz_in_lesson, safe_html
 from lms.progress import certificates, selectors, services
 from lms.progress.models import Certificate, Submission
 
@@ -97,12 +98,15 @@ def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = get_object_or_404(Submission.objects.select_related("exercise"), pk=submission_id, user=request.user)
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(_submission_json(submission))
-    return render(request, "progress/submission.html", {"submission": submission})
+    run = _run_json(submission, submission.feedback or {}) if submission.kind == Submission.Kind.RUN else None
+    return render(request, "progress/submission.html", {"submission": submission, "run": run})
 
 
 def _submission_json(submission: Submission) -> dict[str, object]:
     """What the learner may see: never hidden test source, solutions or operator errors."""
     feedback = submission.feedback or {}
+    if submission.kind == Submission.Kind.RUN:
+        return _run_json(submission, feedback)
     return {
         "id": submission.pk,
         "url": reverse("submission_detail", args=[submission.pk]),
@@ -122,6 +126,37 @@ def _submission_json(submission: Submission) -> dict[str, object]:
 
 
 MAX_QUIZ_VALUES = 8
+
+
+IMAGE_OMITTED = gettext_lazy("[image omitted: not a valid PNG or JPEG image]")
+RUN_STATUS = {
+    "ran": gettext_lazy("All cells ran."),
+    "stopped at an error": gettext_lazy("Stopped at the first error; the cells after it did not run."),
+}
+
+
+def _run_json(submission: Submission, feedback: dict) -> dict[str, object]:
+    """A run's outputs per answer cell, already checked when stored (lms.progress.outputs)."""
+
+    def shown(output: dict) -> dict:
+        return {**output, "text": str(IMAGE_OMITTED)} if output.get("omitted") == "image" else output
+
+    verdict = submission.verdict
+    return {
+        "id": submission.pk,
+        "url": reverse("submission_detail", args=[submission.pk]),
+        "kind": submission.kind,
+        "status": submission.status,
+        "status_label": str(submission.get_status_display()),
+        "verdict": verdict,
+        "verdict_label": str(RUN_STATUS.get(verdict, verdict)),
+        "cells": [
+            {"key": cell.get("key"), "ran": cell.get("ran"), "outputs": [shown(o) for o in cell.get("outputs", [])]}
+            for cell in feedback.get("cells", [])
+        ],
+        "instructor_errors": [shown(o) for o in feedback.get("instructor_errors", [])],
+        "failed_reason": _("Your code could not run. Please try again later.") if submission.status == "failed" else "",
+    }
 
 
 @require_POST
@@ -216,3 +251,30 @@ def verify_code(request: HttpRequest, code: str) -> HttpResponse:
         {"certificate": certificate, "typed": code[:100], "checked": True},
         status=200 if certificate else 404,
     )
+
+
+@require_POST
+@login_required
+def hint_reveal(request: HttpRequest, exercise_id: int) -> HttpResponse:
+    """Show the next hint of an exercise in a lesson, recording that the learner asked for it.
+
+    The hints are the lesson's (in its language), so the form names the lesson; the reply is the
+    hint's HTML for the page's script, or a redirect back to the lesson without JavaScript.
+    """
+    exercise = get_object_or_404(Exercise, pk=exercise_id)
+    lesson_id = request.POST.get("lesson", "")
+    lesson = get_object_or_404(LessonPage.objects.live(), pk=int(lesson_id) if lesson_id.isdigit() else 0)
+    hints = lesson_hints(lesson=lesson, exercise=exercise)
+    if hints is None:
+        raise Http404("This lesson has no such exercise.")
+    revealed = services.hint_reveal(user=request.user, exercise=exercise, hint_total=len(hints))
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(
+            {
+                "revealed": revealed,
+                "total": len(hints),
+                # Hints are the course authors' rich text, cleaned to an allow-list like notebook text.
+                "html": [safe_html(str(hint)) for hint in hints[:revealed]],
+            }
+        )
+    return HttpResponseRedirect(f"{lesson.url}#hints-{exercise.pk}")
