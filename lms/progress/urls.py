@@ -7,5 +7,7 @@ urlpatterns = [
     path("courses/<int:course_id>/enroll/", views.enroll, name="course_enroll"),
     path("lessons/<int:lesson_id>/complete/", views.complete_lesson, name="lesson_complete"),
     path("exercises/<int:exercise_id>/submit/", views.exercise_submit, name="exercise_submit"),
+    path("exercises/<int:exercise_id>/upload/", views.exercise_upload, name="exercise_upload"),
+    path("exercises/<int:exercise_id>/notebook.ipynb", views.exercise_notebook, name="exercise_notebook"),
     path("submissions/<int:submission_id>/", views.submission_detail, name="submission_detail"),
 ]
