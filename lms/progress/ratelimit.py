@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 ACTION_LABELS = {"run": gettext_lazy("Run"), "check": gettext_lazy("Check"), "submit": gettext_lazy("Submit")}
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -66,18 +66,19 @@ class RateLimited(Exception):
     @property
     def message(self) -> str:
         """Translated when read, so it follows the language of the request that reads it."""
+        action = ACTION_LABELS.get(self.action, self.action)
+        if self.retry_after < 120:
+            return ngettext(
+                "Too many “%(action)s” requests. You can try again in %(count)d second.",
+                "Too many “%(action)s” requests. You can try again in %(count)d seconds.",
+                self.retry_after,
+            ) % {"action": action, "count": self.retry_after}
+        minutes = math.ceil(self.retry_after / 60)
         return ngettext(
-            "Too many “%(action)s” requests. You can try again in %(seconds)d second.",
-            "Too many “%(action)s” requests. You can try again in %(seconds)d seconds.",
-            self.retry_after,
-        ) % {"action": ACTION_LABELS.get(self.action, self.action), "seconds": self.retry_after}
-
-    @property
-    def limit_text(self) -> str:
-        return gettext("At most %(count)d every %(seconds)d seconds.") % {
-            "count": self.rate.limit,
-            "seconds": self.rate.period,
-        }
+            "Too many “%(action)s” requests. You can try again in %(count)d minute.",
+            "Too many “%(action)s” requests. You can try again in %(count)d minutes.",
+            minutes,
+        ) % {"action": action, "count": minutes}
 
 
 def rate_limit_hit(*, user: object, action: str, now: float | None = None) -> None:

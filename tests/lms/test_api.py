@@ -346,7 +346,7 @@ def test_rate_limit_is_429_with_retry_after_on_api_and_page_alike(
     assert refused.status_code == 429
     retry_after = int(refused["Retry-After"])
     assert 1 <= retry_after <= 3600 and refused.json()["retry_after"] == retry_after
-    assert f"try again in {retry_after} seconds" in refused.json()["error"]
+    assert f"try again in {-(-retry_after // 60)} minute" in refused.json()["error"]
     assert Submission.objects.count() == 3
 
     page = client.post(

@@ -90,6 +90,21 @@ def test_the_message_is_translated_when_read(settings):
         assert "“Check”" in refused.value.message and "60 seconds" in refused.value.message
 
 
+@pytest.mark.parametrize(
+    ("seconds", "says"),
+    [
+        (1, "in 1 second."),
+        (119, "in 119 seconds."),
+        (120, "in 2 minutes."),
+        (121, "in 3 minutes."),
+        (3600, "in 60 minutes."),
+    ],
+)
+def test_long_waits_are_said_in_minutes(seconds, says):
+    with translation.override("en"):
+        assert RateLimited("submit", seconds, Rate(1, 3600)).message.endswith(says)
+
+
 def test_rates_come_from_the_environment(monkeypatch):
     import importlib
 
