@@ -118,6 +118,7 @@ def exercise_notebook(request: HttpRequest, exercise_id: int) -> HttpResponse:
     )
     response = HttpResponse(body, content_type="application/x-ipynb+json")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -139,7 +140,7 @@ def exercise_submissions(request: HttpRequest, exercise_id: int) -> HttpResponse
         response["Retry-After"] = str(refusal.retry_after)
         return response
     except ValidationError as invalid:
-        return error(413 if invalid.code == "too_large" else 400, " ".join(invalid.messages))
+        return error(413 if getattr(invalid, "code", None) == "too_large" else 400, " ".join(invalid.messages))
     response = JsonResponse(_submission(request, submission), status=202)
     response["Location"] = _submission(request, submission)["url"]
     return response

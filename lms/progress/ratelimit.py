@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -48,6 +49,17 @@ def parse_rate(text: str) -> Rate:
     if period <= 0:
         raise ImproperlyConfigured(f"Rate limit {text!r} has an empty period.")
     return Rate(limit=int(count), period=period)
+
+
+def rate_limits_check(app_configs: object = None, **kwargs: object) -> list[Error]:
+    """A system check: a mistyped RATE_LIMITS stops `manage.py check` and start-up, not a learner's Submit."""
+    errors = []
+    for action, text in getattr(settings, "RATE_LIMITS", {}).items():
+        try:
+            parse_rate(text)
+        except ImproperlyConfigured as problem:
+            errors.append(Error(f"RATE_LIMITS[{action!r}]: {problem}", id="progress.E001"))
+    return errors
 
 
 def rate_for(action: str) -> Rate | None:

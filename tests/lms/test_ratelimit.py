@@ -117,3 +117,13 @@ def test_rates_come_from_the_environment(monkeypatch):
     finally:
         monkeypatch.delenv("RATE_LIMITS")
         importlib.reload(lms.settings)
+
+
+def test_a_mistyped_setting_fails_the_system_check(settings):
+    from lms.progress.ratelimit import rate_limits_check
+
+    settings.RATE_LIMITS = {"run": "20/m", "submit": "10 per minute"}
+    (error,) = rate_limits_check()
+    assert error.id == "progress.E001" and "'submit'" in error.msg and "10 per minute" in error.msg
+    settings.RATE_LIMITS = {"run": "20/m"}
+    assert rate_limits_check() == []
