@@ -84,7 +84,8 @@ def test_download_complete_upload_and_see_the_score_then_the_rate_limit(
     page.locator(".exercise-form:not(.exercise-upload) button[value=check]").click()
     page.locator(".exercise-feedback .test-results").wait_for(timeout=240_000)
     page.locator(".exercise-form:not(.exercise-upload) button[value=check]").click()
-    notice = page.locator(".exercise-feedback .notice")
+    # The script shows "…" while the request is out; wait for the refusal itself.
+    notice = page.locator(".exercise-feedback .notice", has_text=re.compile(r"\d"))
     notice.wait_for(timeout=30_000)
     text = notice.text_content()
     minutes = int(re.search(r"(\d+)", text).group(1))
