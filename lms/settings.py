@@ -282,9 +282,8 @@ GRADING_LOST_AFTER_SECONDS = int(os.environ.get("GRADING_LOST_AFTER_SECONDS", "3
 # COUNT/PERIOD (s, m, h, d), e.g. RATE_LIMITS="run=20/m,check=20/m,submit=10/m"; kept in the cache.
 SUBMISSION_MAX_CODE_BYTES = int(os.environ.get("SUBMISSION_MAX_CODE_BYTES", str(64 * 1024)))
 SUBMISSION_MAX_NOTEBOOK_BYTES = int(os.environ.get("SUBMISSION_MAX_NOTEBOOK_BYTES", str(2 * 1024 * 1024)))
-RATE_LIMITS = dict(
-    item.split("=", 1) for item in env_list("RATE_LIMITS", "run=20/m,check=20/m,submit=10/m") if "=" in item
-)
+_rate_items = env_list("RATE_LIMITS", "run=20/m,check=20/m,submit=10/m")
+RATE_LIMITS = {action.strip(): rate.strip() for action, _eq, rate in (item.partition("=") for item in _rate_items)}
 
 LOGGING = {
     "version": 1,

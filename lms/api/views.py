@@ -141,8 +141,9 @@ def exercise_submissions(request: HttpRequest, exercise_id: int) -> HttpResponse
         return response
     except ValidationError as invalid:
         return error(413 if getattr(invalid, "code", None) == "too_large" else 400, " ".join(invalid.messages))
-    response = JsonResponse(_submission(request, submission), status=202)
-    response["Location"] = _submission(request, submission)["url"]
+    body = _submission(request, submission)
+    response = JsonResponse(body, status=202)
+    response["Location"] = body["url"]
     return response
 
 

@@ -110,7 +110,7 @@ def test_rates_come_from_the_environment(monkeypatch):
 
     import lms.settings
 
-    monkeypatch.setenv("RATE_LIMITS", "run=5/m, submit=2/h")
+    monkeypatch.setenv("RATE_LIMITS", "run=5/m, submit = 2/h")
     try:
         reloaded = importlib.reload(lms.settings)
         assert reloaded.RATE_LIMITS == {"run": "5/m", "submit": "2/h"}
