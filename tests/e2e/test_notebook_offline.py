@@ -75,7 +75,8 @@ def test_download_complete_upload_and_see_the_score_then_the_rate_limit(
     completed.write_text(json.dumps(notebook), encoding="utf-8")
 
     page.set_input_files(".exercise-upload input[type=file]", str(completed))
-    page.locator(".exercise-upload button[value=submit]").click()
+    assert page.locator(".exercise-upload input[value=submit]").is_checked()  # Submit unless Check is chosen
+    page.locator(".exercise-upload button[type=submit]").click()
     page.locator(".exercise-feedback .score", has_text="7 / 7").wait_for(timeout=240_000)
     assert page.locator(".exercise-feedback li.failed").count() == 0
     screenshot(f"exercise-upload-{language}")
