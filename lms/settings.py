@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "lms.accounts",
     "lms.progress",
     "lms.insights",
+    "lms.api",
     "courses",
     "wagtail_localize",
     "wagtail_localize.locales",
@@ -90,7 +91,8 @@ MIDDLEWARE = [
     # Answers anonymous page views from the cache before routing; see courses/page_cache.py.
     "courses.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's, except that a 404 under /api/ stays a 404 instead of a redirect to /<language>/api/.
+    "lms.api.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -279,6 +281,13 @@ GRADING_HARD_TIME_LIMIT = int(os.environ.get("GRADING_HARD_TIME_LIMIT", "150"))
 # A submission still queued this long after its task was sent (or running this long past the hard
 # limit) has lost its message; the sweep queues it again.
 GRADING_LOST_AFTER_SECONDS = int(os.environ.get("GRADING_LOST_AFTER_SECONDS", "300"))
+
+# Learner input (docs/api.md): size limits, and per-learner rate limits on Run, Check and Submit as
+# COUNT/PERIOD (s, m, h, d), e.g. RATE_LIMITS="run=20/m,check=20/m,submit=10/m"; kept in the cache.
+SUBMISSION_MAX_CODE_BYTES = int(os.environ.get("SUBMISSION_MAX_CODE_BYTES", str(64 * 1024)))
+SUBMISSION_MAX_NOTEBOOK_BYTES = int(os.environ.get("SUBMISSION_MAX_NOTEBOOK_BYTES", str(2 * 1024 * 1024)))
+_rate_items = env_list("RATE_LIMITS", "run=20/m,check=20/m,submit=10/m")
+RATE_LIMITS = {action.strip(): rate.strip() for action, _eq, rate in (item.partition("=") for item in _rate_items)}
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/insights/", include("lms.insights.api_urls")),
+    path("api/v1/", include("lms.api.urls")),
 ]
 
 if settings.SERVE_MEDIA:
@@ -27,6 +28,7 @@ if settings.SERVE_MEDIA:
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("lms.accounts.urls")),
+    path("accounts/api-tokens/", include("lms.api.account_urls")),
     path("learning/", include("lms.progress.urls")),
     path("verify/", include("lms.progress.verify_urls")),
     path("insights/", include("lms.insights.urls")),

@@ -272,3 +272,60 @@ def latest_answers(*, user: Any, exercise: Any) -> dict[str, str]:
             parts = source if isinstance(source, list) else [source] if isinstance(source, str) else []
             answers[key] = "".join(str(part) for part in parts)
     return answers
+
+
+# -- submissions and notebooks ----------------------------------------------------------------
+
+
+def submission_public(submission: Any) -> dict[str, Any]:
+    """What the learner may see of a submission: never hidden test source, solutions or operator errors.
+
+    The same fields on the page's script and in the API.
+    """
+    from django.utils.translation import gettext
+
+    feedback = submission.feedback or {}
+    return {
+        "id": submission.pk,
+        "exercise": submission.exercise_id,
+        "kind": submission.kind,
+        "status": submission.status,
+        "status_label": str(submission.get_status_display()),
+        "verdict": submission.verdict,
+        "score": submission.score,
+        "max_score": submission.max_score,
+        "tests": [
+            {key: test.get(key) for key in ("id", "name", "points", "max_points", "passed", "hidden", "message")}
+            for test in feedback.get("tests", [])
+        ],
+        "manual": [item.get("id") for item in feedback.get("manual", [])],
+        "failed_reason": (
+            gettext("Grading could not run. Please try again later.") if submission.status == "failed" else ""
+        ),
+        "created_at": submission.created_at.isoformat() if submission.created_at else None,
+        "finished_at": submission.finished_at.isoformat() if submission.finished_at else None,
+    }
+
+
+PYTHON_KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def exercise_download(*, exercise: Any, user: Any = None, with_answers: bool = False) -> tuple[str, bytes]:
+    """The learner's notebook for offline work: (file name, .ipynb bytes).
+
+    The released version (no solutions, no hidden tests); with_answers puts the learner's latest
+    code into the answer cells. The answer cells keep their metadata.opencapacity.answer key, which
+    is how an uploaded copy is matched back to the exercise.
+    """
+    import json
+
+    from courses.exercises import exercise_release, learner_notebook
+
+    release = exercise_release(exercise)
+    if with_answers and user is not None and user.is_authenticated:
+        release = learner_notebook(release, latest_answers(user=user, exercise=exercise))
+    metadata = release.setdefault("metadata", {})
+    # Jupyter opens a notebook with the kernel it names; an exercise is always graded in Python.
+    metadata.setdefault("kernelspec", PYTHON_KERNELSPEC)
+    metadata.setdefault("language_info", {"name": "python"})
+    return f"{exercise.slug}.ipynb", json.dumps(release, ensure_ascii=False, indent=1).encode()

@@ -220,12 +220,15 @@ def submission_create(
     from lms.progress.tasks import grade_submission
 
     if kind not in Submission.Kind.values:
-        raise ValidationError(f"Unknown kind of submission: {kind!r}.")
-    submission_rate_limit_check(user=user, exercise=exercise, kind=kind)
+        raise ValidationError(_("Unknown kind of submission: %(kind)s.") % {"kind": str(kind)[:40]}, code="invalid")
     raw = json.dumps(notebook) if isinstance(notebook, dict) else notebook
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > MAX_SUBMISSION_BYTES:
-        raise ValidationError(f"The notebook is {size // 1024} KiB; the limit is {MAX_SUBMISSION_BYTES // 1024} KiB.")
+        raise ValidationError(
+            _("The notebook is %(size)d KiB; the limit is %(limit)d KiB.")
+            % {"size": -(-size // 1024), "limit": MAX_SUBMISSION_BYTES // 1024},
+            code="too_large",
+        )
     try:
         parsed = load_notebook(raw, "submitted notebook")
     except (InvalidSubmission, ExerciseFormatError) as error:
@@ -238,10 +241,42 @@ def submission_create(
     return submission
 
 
-def submission_rate_limit_check(*, user: AbstractBaseUser, exercise: Exercise, kind: str) -> None:
-    """RATE LIMIT CALL SITE for Run, Check and Submit (``kind``): every request to execute learner
-    code passes here before anything is stored or queued. It limits nothing yet: the per-learner
-    rate limiter (another branch) plugs in here and raises ValidationError, saying when to retry."""
+def learner_submit(
+    *,
+    user: AbstractBaseUser,
+    exercise: Exercise,
+    kind: str,
+    answers: dict[str, str] | None = None,
+    upload: bytes | None = None,
+) -> Submission:
+    """What the web pages and the API call when a learner presses Check or Submit, or uploads a notebook.
+
+    In order: the kind, the learner's rate limit (raises ratelimit.RateLimited), then the input
+    (raises ValidationError with the learner's message). Only then is a Submission stored. An
+    upload is reduced to its answer cells inside the released notebook: outputs, extra cells and
+    metadata the learner's Jupyter wrote are not kept (the engine would ignore them anyway).
+    """
+    from courses.exercises import answer_keys, exercise_release, learner_notebook
+    from lms.progress import notebooks
+    from lms.progress.ratelimit import rate_limit_hit
+
+    if kind not in Submission.Kind.values:
+        raise ValidationError(_("Unknown kind of submission: %(kind)s.") % {"kind": str(kind)[:40]}, code="invalid")
+    rate_limit_hit(user=user, action=kind)
+    release = exercise_release(exercise)
+    if upload is not None:
+        answers = notebooks.notebook_answers(exercise, notebooks.notebook_read(upload))
+    wanted = answer_keys(release)
+    if not isinstance(answers, dict) or not all(isinstance(text, str) for text in answers.values()):
+        raise ValidationError(_("The answers must map each answer cell to its code, as text."), code="invalid")
+    if unknown := sorted(str(key)[:40] for key in answers if key not in wanted):
+        raise ValidationError(
+            _("This exercise has no answer cell %(unknown)s; its answer cells are: %(known)s.")
+            % {"unknown": ", ".join(unknown[:5]), "known": ", ".join(wanted)},
+            code="invalid",
+        )
+    notebooks.code_check(answers)
+    return submission_create(user=user, exercise=exercise, notebook=learner_notebook(release, answers), kind=kind)
 
 
 def submission_start(*, submission: Submission) -> None:

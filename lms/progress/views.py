@@ -1,5 +1,5 @@
-"""Learner actions on courses: enroll, complete a lesson, answer a quiz, "My learning", certificates and
-their public verification."""
+"""Learner actions on courses: enroll, complete a lesson, run, check and submit an exercise (also as an
+uploaded notebook), hints, quizzes, "My learning", certificates and their public verification."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from courses.exercises import answer_keys, exercise_release, learner_notebook
 from courses.models import CoursePage, Exercise, LessonPage
 from courses.quizzes import QuizAnswerError
 from courses.selectors import QUIZ_FLASH_SESSION_KEY, lesson_hints, quiz_in_lesson, safe_html
-from lms.progress import certificates, selectors, services
+from lms.progress import certificates, notebooks, selectors, services
 from lms.progress.models import Certificate, Submission
+from lms.progress.ratelimit import RateLimited
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
@@ -66,29 +66,92 @@ def my_learning(request: HttpRequest) -> HttpResponse:
     return render(request, "progress/my_learning.html", {"rows": selectors.my_learning(user=request.user)})
 
 
+def _refused(request: HttpRequest, refusal: RateLimited, wants_json: bool) -> HttpResponse:
+    """429 with Retry-After, the same on the page's script, the plain form and the API."""
+    if wants_json:
+        body = {"error": refusal.message, "retry_after": refusal.retry_after}
+        response: HttpResponse = JsonResponse(body, status=429)
+    else:
+        response = render(
+            request,
+            "progress/rate_limited.html",
+            {"message": refusal.message, "back": _back(request, "/")["Location"]},
+            status=429,
+        )
+    response["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _created(request: HttpRequest, submission: Submission) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(_submission_json(submission), status=202)
+    return redirect("submission_detail", submission_id=submission.pk)
+
+
+def _invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    message = " ".join(error.messages)
+    if _wants_json(request):
+        status = 413 if getattr(error, "code", None) == "too_large" else 400
+        return JsonResponse({"error": message}, status=status)
+    messages.error(request, message)
+    return _back(request, "/")
+
+
 @require_POST
 @login_required
 def exercise_submit(request: HttpRequest, exercise_id: int) -> HttpResponse:
     """Check or Submit an exercise from its form. Answers JSON to the page's script, else redirects."""
     exercise = get_object_or_404(Exercise, pk=exercise_id)
-    release = exercise_release(exercise)
-    answers = {key: request.POST.get(f"answer:{key}", "") for key in answer_keys(release)}
-    wants_json = "application/json" in request.headers.get("Accept", "")
+    # One field per answer cell, "answer:<key>"; the service refuses keys the exercise does not have.
+    answers = {
+        name.removeprefix("answer:"): value for name, value in request.POST.items() if name.startswith("answer:")
+    }
     try:
-        submission = services.submission_create(
-            user=request.user,
-            exercise=exercise,
-            notebook=learner_notebook(release, answers),
-            kind=request.POST.get("kind", Submission.Kind.SUBMIT),
+        submission = services.learner_submit(
+            user=request.user, exercise=exercise, kind=request.POST.get("kind", Submission.Kind.SUBMIT), answers=answers
         )
+    except RateLimited as refusal:
+        return _refused(request, refusal, _wants_json(request))
     except ValidationError as error:
-        if wants_json:
-            return JsonResponse({"error": " ".join(error.messages)}, status=400)
-        messages.error(request, " ".join(error.messages))
-        return _back(request, "/")
-    if wants_json:
-        return JsonResponse(_submission_json(submission), status=202)
-    return redirect("submission_detail", submission_id=submission.pk)
+        return _invalid(request, error)
+    return _created(request, submission)
+
+
+@require_POST
+@login_required
+def exercise_upload(request: HttpRequest, exercise_id: int) -> HttpResponse:
+    """Grade a notebook completed offline in Jupyter: a plain file form, or the page's script."""
+    exercise = get_object_or_404(Exercise, pk=exercise_id)
+    upload = request.FILES.get("notebook")
+    try:
+        if upload is None:
+            raise ValidationError(_("Choose a notebook file (.ipynb) to upload."), code="invalid")
+        raw = notebooks.upload_bytes(upload)
+        submission = services.learner_submit(
+            user=request.user, exercise=exercise, kind=request.POST.get("kind", Submission.Kind.SUBMIT), upload=raw
+        )
+    except RateLimited as refusal:
+        return _refused(request, refusal, _wants_json(request))
+    except ValidationError as error:
+        return _invalid(request, error)
+    return _created(request, submission)
+
+
+@require_GET
+def exercise_notebook(request: HttpRequest, exercise_id: int) -> HttpResponse:
+    """The exercise as a learner notebook (.ipynb); ?answers=latest fills in the learner's last code."""
+    exercise = get_object_or_404(Exercise, pk=exercise_id)
+    filename, body = selectors.exercise_download(
+        exercise=exercise, user=request.user, with_answers=request.GET.get("answers") == "latest"
+    )
+    response = HttpResponse(body, content_type="application/x-ipynb+json")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET
@@ -96,7 +159,7 @@ def exercise_submit(request: HttpRequest, exercise_id: int) -> HttpResponse:
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     # Another learner's submission is simply not found: ids reveal nothing.
     submission = get_object_or_404(Submission.objects.select_related("exercise"), pk=submission_id, user=request.user)
-    if "application/json" in request.headers.get("Accept", ""):
+    if _wants_json(request):
         return JsonResponse(_submission_json(submission))
     run = _run_json(submission, submission.feedback or {}) if submission.kind == Submission.Kind.RUN else None
     return render(request, "progress/submission.html", {"submission": submission, "run": run})
@@ -107,22 +170,7 @@ def _submission_json(submission: Submission) -> dict[str, object]:
     feedback = submission.feedback or {}
     if submission.kind == Submission.Kind.RUN:
         return _run_json(submission, feedback)
-    return {
-        "id": submission.pk,
-        "url": reverse("submission_detail", args=[submission.pk]),
-        "kind": submission.kind,
-        "status": submission.status,
-        "status_label": str(submission.get_status_display()),
-        "verdict": submission.verdict,
-        "score": submission.score,
-        "max_score": submission.max_score,
-        "tests": [
-            {key: test.get(key) for key in ("id", "name", "points", "max_points", "passed", "hidden", "message")}
-            for test in feedback.get("tests", [])
-        ],
-        "manual": [item.get("id") for item in feedback.get("manual", [])],
-        "failed_reason": _("Grading could not run. Please try again later.") if submission.status == "failed" else "",
-    }
+    return {**selectors.submission_public(submission), "url": reverse("submission_detail", args=[submission.pk])}
 
 
 MAX_QUIZ_VALUES = 8

@@ -9,7 +9,6 @@ import io
 import json
 
 import pytest
-from django.core.exceptions import ValidationError
 from PIL import Image
 
 from courses.exercises import exercise_create_or_update
@@ -151,20 +150,16 @@ def test_runs_do_not_count_as_attempts_or_scores(client, learner, lesson_with_ex
     assert "Your attempts" not in html
 
 
-def test_the_rate_limiter_call_site_sees_run_check_and_submit(client, learner, lesson_with_exercise, monkeypatch):
+def test_run_check_and_submit_are_each_rate_limited(client, learner, lesson_with_exercise, settings):
     _lesson, exercise = lesson_with_exercise
-    seen = []
-
-    def refuse(*, user, exercise, kind):
-        seen.append(kind)
-        raise ValidationError("Too many runs; try again in 30 seconds.")
-
-    monkeypatch.setattr(services, "submission_rate_limit_check", refuse)
+    settings.RATE_LIMITS = {"run": "1/m", "check": "1/m", "submit": "1/m"}
     for kind in ("run", "check", "submit"):
-        response = post(client, exercise, kind, RIGHT)
-        assert response.status_code == 400 and "try again in 30 seconds" in response.json()["error"]
-    assert seen == ["run", "check", "submit"]
-    assert not Submission.objects.exists()
+        assert post(client, exercise, kind, RIGHT).status_code == 202
+        refused = post(client, exercise, kind, RIGHT)
+        assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+        assert "try again" in refused.json()["error"]
+    # One stored per kind: the refused ones left nothing behind.
+    assert sorted(Submission.objects.values_list("kind", flat=True)) == ["check", "run", "submit"]
 
 
 # -- the editor's code and the page ------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def test_oversized_or_unknown_input_is_refused_and_nothing_is_stored(client, lea
     _lesson, exercise = lesson_with_exercise
     url = f"/en/learning/exercises/{exercise.pk}/submit/"
     too_big = client.post(url, {"answer:answer": "x" * (1024 * 1024 + 10)}, HTTP_ACCEPT="application/json")
-    assert too_big.status_code == 400 and "limit" in too_big.json()["error"]
+    assert too_big.status_code == 413 and "limit" in too_big.json()["error"]
     wrong_kind = client.post(url, {"answer:answer": RIGHT, "kind": "grade-me-full"}, HTTP_ACCEPT="application/json")
     assert wrong_kind.status_code == 400
     assert client.post("/en/learning/exercises/999999/submit/", {"answer:answer": RIGHT}).status_code == 404

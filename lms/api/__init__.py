@@ -1,0 +1,1 @@
+"""The learner REST API v1 (/api/v1/): enrollments, progress, submissions; personal API tokens."""
