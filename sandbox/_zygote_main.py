@@ -278,6 +278,11 @@ def _intermediary(request, spec, fds, go_read, report_write):
     """Between the zygote and the sandbox: isolate, wait for the host's go, fork the init, report
     the init's pid, then wait for it and exit with its status."""
     try:
+        # The zygote's own signal plumbing must not follow into the sandbox: its wake-up fd is
+        # closed there, and Python would print an error into the learner's output on every
+        # child process that exits.
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)

@@ -140,3 +140,19 @@ def test_a_dead_zygote_takes_its_sandboxes_and_the_pool_recovers(pool: KernelPoo
         if result.status == "ok":
             break
     assert result.status == "ok" and result.cells[0][0].text == "42\n"
+
+
+def test_forked_kernel_inherits_none_of_the_zygotes_signal_plumbing(two_sessions: list[Session]) -> None:
+    # The zygote listens for SIGCHLD through a wake-up fd; inherited, it printed an error into the
+    # learner's output each time one of the learner's child processes exited.
+    run = two_sessions[0].kernel.execute(
+        "import os, signal, time\n"
+        "print(signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL, signal.set_wakeup_fd(-1))\n"
+        "for _ in range(3):\n"
+        "    if os.fork() == 0:\n"
+        "        os._exit(0)\n"
+        "time.sleep(0.3)",
+        timeout=20,
+    )
+    assert run.error is None
+    assert [o.text for o in run.outputs] == ["True -1\n"]
