@@ -234,7 +234,7 @@ class ContentLoader:
 
     @staticmethod
     def _completion_fields(path: Path, completion: Any) -> dict[str, Any]:
-        """The `completion:` rule of course.yaml (CONTENT-SPEC part 3) as CoursePage fields."""
+        """The `completion:` rule of course.yaml (content/README.md, "course.yaml") as CoursePage fields."""
         completion = completion or {}
         if not isinstance(completion, dict):
             raise ContentError(f"{path}: completion must be a mapping of conditions")

@@ -1,6 +1,6 @@
 """Quizzes: the rules a quiz must follow, and grading a learner's answer. Free of the database.
 
-The same rules serve the content loader (a ```quiz fence in a lesson file, CONTENT-SPEC part 1 and
+The same rules serve the content loader (a ```quiz fence in a lesson file, documented in
 content/README.md) and the Wagtail admin (QuizBlock.clean), so a quiz cannot be valid in one and
 refused by the other. Grading happens only on the server: the block never renders the correct
 flags, the expected number or the accepted texts before the learner has answered.
