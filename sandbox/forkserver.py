@@ -161,7 +161,7 @@ class ForkServer:
             for _ in range(depth):
                 level = [child for pid in level for child in procs.children(pid)]
             for pid in level:
-                if _nspid(pid)[-1:] == [inner_pid] or inner_pid in _nspid(pid)[1:2]:
+                if _nspid(pid)[1:2] == [inner_pid]:  # its pid one namespace below the host's
                     return pid
             if time.monotonic() > deadline:
                 raise KernelStartError(f"sandbox process {inner_pid} not found")

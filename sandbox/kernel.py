@@ -185,23 +185,27 @@ class SandboxedKernel:
         kc = km.client()
         kc.start_channels()
         self._kc = kc
-        deadline = time.monotonic() + self.settings.startup_seconds
         try:
-            while True:
-                if not km.is_alive():
-                    raise KernelStartError.from_output("kernel", self._read_log())
-                try:
-                    kc.wait_for_ready(timeout=0.5)
-                    break
-                except RuntimeError:
-                    if time.monotonic() > deadline:
-                        raise KernelStartError.from_output("kernel", self._read_log()) from None
+            self._wait_ready(kc)
         except BaseException:
             self.destroy()
             raise
         self._pidns = procs.find_namespace(self._pid())
         self.pid_namespace = self._pidns.namespace if self._pidns else None
         self._output_bytes = 0
+
+    def _wait_ready(self, kc: BlockingKernelClient) -> None:
+        """Until the kernel answers; KernelStartError, with its log, if it dies or takes too long."""
+        deadline = time.monotonic() + self.settings.startup_seconds
+        while True:
+            if not self.alive:
+                raise KernelStartError.from_output("kernel", self._read_log())
+            try:
+                kc.wait_for_ready(timeout=0.5)
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise KernelStartError.from_output("kernel", self._read_log()) from None
 
     def _start_forked(self, server: ForkServer) -> None:
         self.workdir = server.make_workdir("k-")
@@ -223,16 +227,7 @@ class SandboxedKernel:
             kc.load_connection_file()
             kc.start_channels()
             self._kc = kc
-            deadline = time.monotonic() + self.settings.startup_seconds
-            while True:
-                if not self._forked.is_alive():
-                    raise KernelStartError.from_output("kernel", self._read_log())
-                try:
-                    kc.wait_for_ready(timeout=0.5)
-                    break
-                except RuntimeError:
-                    if time.monotonic() > deadline:
-                        raise KernelStartError.from_output("kernel", self._read_log()) from None
+            self._wait_ready(kc)
         except BaseException:
             self.destroy()
             raise
