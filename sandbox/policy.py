@@ -102,6 +102,10 @@ def clean_environment() -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        # pandas imports pyarrow when it is installed (Parquet needs it); pyarrow's default
+        # allocator (mimalloc) reserves about 1 GiB of address space on first use, which
+        # RLIMIT_AS counts: learners would lose that much of their memory limit.
+        "ARROW_DEFAULT_MEMORY_POOL": "system",
     }
     for name in _PASSTHROUGH_ENV:
         if name in os.environ:
