@@ -109,6 +109,11 @@ def _isolate(request, workdir, proc_fd):
             os.close(fd)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     hidden = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if request.get("datasets"):
+        # This sandbox's datasets only, from the zygote's read-only view of every exercise's
+        # (in its /tmp: the fresh /tmp below hides the rest), read-only at /data.
+        _mount(request["datasets"], "/data", None, MS_BIND)
+        _mount(None, "/data", None, MS_REMOUNT | MS_BIND | MS_RDONLY | hidden | _locked_flags("/data"))
     # /proc lists every sandbox this zygote forked: hide it. Its tmpfs first serves as a
     # staging point for this sandbox's own directory while /tmp is replaced.
     _mount("tmpfs", "/proc", "tmpfs", hidden, "size=64k,mode=700")

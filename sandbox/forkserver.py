@@ -20,8 +20,8 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 
 from . import policy, procs
 from .errors import KernelStartError, SandboxError
@@ -77,7 +77,11 @@ class ForkServer:
             "os.umask(0o077)\n"
             f"SPEC = {spec!r}\n" + (_HERE / "_zygote_main.py").read_text()
         )
-        argv = policy.bwrap_command(settings, self.runtime, self.workdir, source)
+        #: Every exercise's datasets, which the zygote sees read-only (policy.DATASETS_STAGE).
+        self.datasets_root = _resolved(settings.datasets_root or settings.datasets_dir)
+        argv = policy.bwrap_command(
+            replace(settings, datasets_dir=None), self.runtime, self.workdir, source, datasets_root=self.datasets_root
+        )
         self._log_path = self.workdir.with_suffix(".log")
         log = open(self._log_path, "wb")  # noqa: SIM115 - handed to the child process
         try:
@@ -184,12 +188,21 @@ class ForkServer:
         return Path(tempfile.mkdtemp(prefix=prefix, dir=self.workdir)).resolve()
 
     def spawn(
-        self, kind: str, workdir: Path, fds: list[int], limits: Limits | None = None, **extra: str
+        self,
+        kind: str,
+        workdir: Path,
+        fds: list[int],
+        limits: Limits | None = None,
+        datasets: Path | None = None,
+        **extra: str,
     ) -> ForkedSandbox:
         """Fork a sandbox running ``kind`` ("kernel" or "judge") with ``fds`` as its plumbing
         (kernel: [log]; judge: [stdin, stdout, log]) under ``limits`` (default: the server's
-        settings); the caller keeps its copies of ``fds``."""
+        settings), with ``datasets`` (a directory under ``datasets_root``) read-only at /data;
+        the caller keeps its copies of ``fds``."""
         limits = limits or self.settings.limits
+        if datasets is not None:
+            extra["datasets"] = self._datasets_in_zygote(datasets)
         if not self.alive:
             raise KernelStartError.from_output("fork server", self._log_tail())
         key = next(self._ids)
@@ -223,6 +236,15 @@ class ForkServer:
             policy.remove_cgroup(cgroup)
             raise
         return ForkedSandbox(self, key, init, pidfd, cgroup)
+
+    def _datasets_in_zygote(self, datasets: Path) -> str:
+        """Where the zygote sees ``datasets``; only directories under its root can be bound."""
+        path = _resolved(datasets)
+        if self.datasets_root is None or path is None or not path.is_relative_to(self.datasets_root):
+            raise SandboxError(f"datasets directory {datasets} is not under the fork server's datasets_root")
+        if not path.is_dir():
+            raise SandboxError(f"datasets directory {datasets} does not exist")
+        return str(PurePosixPath(policy.DATASETS_STAGE) / path.relative_to(self.datasets_root))
 
     def exit_code(self, key: int, seconds: float = 0.5) -> int | None:
         deadline = time.monotonic() + seconds
@@ -297,6 +319,10 @@ def _wait_cgroup_empty(cgroup: Path, seconds: float = 5.0) -> None:
         except OSError:
             return
         time.sleep(0.002)
+
+
+def _resolved(path: Path | None) -> Path | None:
+    return None if path is None else path.resolve()
 
 
 def _nspid(pid: int) -> list[int]:

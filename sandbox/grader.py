@@ -13,9 +13,10 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ExerciseFormatError, InvalidSubmission, SubmissionEnded
+from .errors import ExerciseFormatError, InvalidSubmission, SandboxError, SubmissionEnded
 from .exercise import Exercise, ExerciseCell, Test
 from .formats import load_notebook, submission_answers
 from .judge import SandboxedJudge
@@ -86,8 +87,15 @@ class Grader:
         self.last_session: Session | None = None
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        session = self.pool.acquire() if self.pool is not None else start_session(self.settings)
+    def session(self, datasets: Path | None = None) -> Iterator[Session]:
+        """One session for one submission, with ``datasets`` read-only at /data."""
+        if datasets is not None and not datasets.is_dir():
+            raise SandboxError(f"datasets directory {datasets} does not exist")
+        if self.pool is not None:
+            session = self.pool.acquire(datasets=datasets)
+        else:
+            settings = self.settings if datasets is None else replace(self.settings, datasets_dir=datasets)
+            session = start_session(settings)
         self.last_session = session
         try:
             yield session
@@ -98,19 +106,25 @@ class Grader:
                 session.destroy()
 
     # -- public API ------------------------------------------------------------------------
-    def grade(self, exercise: Exercise, submission: str | bytes | dict[str, Any]) -> GradeResult:
-        return self._grade(exercise, submission, visible_only=False)
+    # ``datasets``: the exercise's datasets directory, mounted read-only at /data for the
+    # learner's kernel and the judge alike (tests may compute their expectations from the data).
+    def grade(
+        self, exercise: Exercise, submission: str | bytes | dict[str, Any], *, datasets: Path | None = None
+    ) -> GradeResult:
+        return self._grade(exercise, submission, visible_only=False, datasets=datasets)
 
-    def check(self, exercise: Exercise, submission: str | bytes | dict[str, Any]) -> GradeResult:
+    def check(
+        self, exercise: Exercise, submission: str | bytes | dict[str, Any], *, datasets: Path | None = None
+    ) -> GradeResult:
         """Visible tests only, as the learner sees them (the "Check" button)."""
-        return self._grade(exercise, submission, visible_only=True)
+        return self._grade(exercise, submission, visible_only=True, datasets=datasets)
 
-    def run(self, cells: Sequence[str], *, setup: Sequence[str] = ()) -> RunResult:
+    def run(self, cells: Sequence[str], *, setup: Sequence[str] = (), datasets: Path | None = None) -> RunResult:
         """Execute cells without grading; outputs are capped and images come back as PNG."""
         started = time.monotonic()
         limits = self.settings.limits
         result = RunResult(status="ok")
-        with self.session() as session:
+        with self.session(datasets) as session:
             deadline = time.monotonic() + limits.submission_seconds
             try:
                 for code in setup:
@@ -124,7 +138,12 @@ class Grader:
 
     # -- grading ---------------------------------------------------------------------------
     def _grade(
-        self, exercise: Exercise, submission: str | bytes | dict[str, Any], *, visible_only: bool
+        self,
+        exercise: Exercise,
+        submission: str | bytes | dict[str, Any],
+        *,
+        visible_only: bool,
+        datasets: Path | None = None,
     ) -> GradeResult:
         started = time.monotonic()
         tests = [_visible(t) for t in exercise.tests if not t.hidden] if visible_only else list(exercise.tests)
@@ -144,7 +163,7 @@ class Grader:
         results: list[TestResult] = []
         outputs: list[list[CellOutput]] = []
         status, detail = "graded", ""
-        with self.session() as session:
+        with self.session(datasets) as session:
             # The learner's time starts with their session, not while waiting for a warm one.
             deadline = time.monotonic() + limits.submission_seconds
             try:

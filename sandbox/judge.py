@@ -97,7 +97,11 @@ class SandboxedJudge:
         try:
             with open(self.workdir.with_suffix(".log"), "wb") as log:
                 self._forked = server.spawn(
-                    "judge", self.workdir, [stdin_read, stdout_write, log.fileno()], self.settings.limits
+                    "judge",
+                    self.workdir,
+                    [stdin_read, stdout_write, log.fileno()],
+                    self.settings.limits,
+                    datasets=self.settings.datasets_dir,
                 )
         except BaseException:
             for fd in (stdin_write, stdout_read):

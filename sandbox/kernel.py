@@ -219,6 +219,7 @@ class SandboxedKernel:
                     self.workdir,
                     [log.fileno()],
                     self.settings.limits,
+                    datasets=self.settings.datasets_dir,
                     connection_file=connection_file,
                     output_limit=str(self.settings.limits.output_bytes_max),
                 )

@@ -20,6 +20,9 @@ from .settings import Limits, SandboxSettings
 #: Where the kernel's virtualenv is mounted inside the sandbox.
 VENV_MOUNT = "/opt/kernel-venv"
 DATASETS_MOUNT = "/data"
+#: Where a zygote sees every exercise's datasets (``SandboxSettings.datasets_root``): inside its
+#: private /tmp, which every sandbox it forks covers with a /tmp of its own.
+DATASETS_STAGE = "/tmp/.oc-datasets"  # noqa: S108 - inside the zygote's sandbox only
 SANDBOX_UID = 1000
 #: The sandbox's own /tmp: a private, size-capped tmpfs, not the worker's /tmp.
 SANDBOX_TMP = "/tmp"  # noqa: S108 - inside the sandbox only
@@ -106,6 +109,9 @@ def clean_environment() -> dict[str, str]:
         # allocator (mimalloc) reserves about 1 GiB of address space on first use, which
         # RLIMIT_AS counts: learners would lose that much of their memory limit.
         "ARROW_DEFAULT_MEMORY_POOL": "system",
+        # glibc gives each thread that allocates an arena of up to 64 MiB of address space:
+        # ipykernel's threads and pyarrow's readers would otherwise exhaust RLIMIT_AS unused.
+        "MALLOC_ARENA_MAX": "2",
     }
     for name in _PASSTHROUGH_ENV:
         if name in os.environ:
@@ -146,8 +152,14 @@ def bwrap_command(
     workdir: Path,
     python_source: str,
     args: list[str] | None = None,
+    *,
+    datasets_root: Path | None = None,
 ) -> list[str]:
-    """The full command: bwrap confining ``python -c python_source args...``."""
+    """The full command: bwrap confining ``python -c python_source args...``.
+
+    ``datasets_root`` is for a zygote only: every exercise's datasets at ``DATASETS_STAGE``
+    (read-only) and an empty /data where it binds each forked sandbox's own.
+    """
     cmd = [
         str(settings.bwrap),
         "--unshare-user",
@@ -192,6 +204,10 @@ def bwrap_command(
         str(settings.limits.tmp_bytes),
         "--tmpfs",
         SANDBOX_TMP,
+    ]
+    if datasets_root is not None:
+        cmd += ["--ro-bind", str(datasets_root), DATASETS_STAGE, "--dir", DATASETS_MOUNT]
+    cmd += [
         "--bind",
         str(workdir),
         str(workdir),

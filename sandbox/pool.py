@@ -16,6 +16,8 @@ import os
 import threading
 import time
 from collections import deque
+from dataclasses import replace
+from pathlib import Path
 
 from .errors import KernelStartError, SandboxError
 from .forkserver import ForkServer
@@ -69,8 +71,15 @@ class KernelPool:
                 self._cond.wait(remaining)
             return True
 
-    def acquire(self, timeout: float | None = None) -> Session:
-        """Take a warm session; the caller must destroy it after one submission."""
+    def acquire(self, timeout: float | None = None, datasets: Path | None = None) -> Session:
+        """Take a warm session; the caller must destroy it after one submission.
+
+        A submission that reads ``datasets`` gets a session started for it now, forked from the
+        zygote when one runs: warm sessions started before anyone knew which exercise they would
+        grade, and a sandbox's mounts are fixed before it runs anything.
+        """
+        if datasets is not None and datasets != self.settings.sandbox.datasets_dir:
+            return self._start_with(datasets)
         limit = self.settings.sandbox.startup_seconds * 2 if timeout is None else timeout
         deadline = time.monotonic() + limit
         if not self.ready_count:
@@ -88,6 +97,35 @@ class KernelPool:
             self._cond.notify_all()
         session.prioritise()
         return session
+
+    def _start_with(self, datasets: Path) -> Session:
+        with self._cond:
+            if self._closed:
+                raise SandboxError("the pool is closed")
+            self._in_use += 1  # refills wait for it as for any submission in progress
+        try:
+            # The refill thread's zygote: its sandboxes die with it, not with this thread.
+            return start_session(replace(self.settings.sandbox, datasets_dir=datasets), forkserver=self._zygote())
+        except BaseException:
+            with self._cond:
+                self._in_use = max(0, self._in_use - 1)
+                self._cond.notify_all()
+            raise
+
+    def _zygote(self) -> ForkServer | None:
+        """The running zygote, once the refill thread has started it; None without one (the
+        session then boots cold)."""
+        if not self.settings.fork_server:
+            return None
+        deadline = time.monotonic() + self.settings.sandbox.startup_seconds * 2
+        with self._cond:
+            while True:
+                server = self._forkserver
+                if server is not None and server.alive:
+                    return server
+                if self._closed or time.monotonic() > deadline:
+                    return None
+                self._cond.wait(0.1)
 
     def retire(self, session: Session) -> None:
         """Destroy a used session without making the caller wait for the reaping."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from .errors import SubmissionEnded
@@ -70,8 +71,11 @@ class _Step:
     key: str  # "" for the instructor's cells
 
 
-def run_answers(grader: Grader, exercise: Exercise, answers: Mapping[str, str]) -> RunOutcome:
-    """Execute ``answers`` (answer key -> code) in a fresh session of ``grader``'s pool.
+def run_answers(
+    grader: Grader, exercise: Exercise, answers: Mapping[str, str], *, datasets: Path | None = None
+) -> RunOutcome:
+    """Execute ``answers`` (answer key -> code) in a fresh session of ``grader``'s pool, with
+    ``datasets`` (the exercise's datasets directory) read-only at /data.
 
     Keys the exercise does not have are ignored; answer cells without an answer run their
     released starter code, as in a graded submission.
@@ -81,7 +85,7 @@ def run_answers(grader: Grader, exercise: Exercise, answers: Mapping[str, str]) 
     outcome = RunOutcome(status=RAN, cells=[RunCell(key=step.key) for step in steps if step.key])
     by_key = {cell.key: cell for cell in outcome.cells}
     limits = _limits_for(exercise, grader.settings.limits)
-    with grader.session() as session:
+    with grader.session(datasets) as session:
         # The learner's time starts with their session, not while waiting for a warm one.
         deadline = time.monotonic() + limits.submission_seconds
         try:

@@ -43,7 +43,13 @@ class SandboxSettings:
     """Where the kernel runtime lives and how it is confined."""
 
     kernel_python: Path = field(default_factory=default_kernel_python)
+    #: This session's datasets, mounted read-only at /data (None: no /data). Grader calls set
+    #: it per submission (``Grader.grade(..., datasets=...)``).
     datasets_dir: Path | None = None
+    #: The directory holding every exercise's datasets directory. A fork server's zygote sees it
+    #: read-only where no sandbox it forks can reach it, and binds each sandbox's own
+    #: ``datasets_dir`` (which must lie under it) at /data. Cold sandboxes do not need it.
+    datasets_root: Path | None = None
     #: Per-kernel directories; refused unless owned by the worker's user and not group/world writable.
     runtime_dir: Path = Path("/tmp/opencapacity-sandbox")  # noqa: S108 - checked by policy.make_workdir
     bwrap: Path = Path("/usr/bin/bwrap")

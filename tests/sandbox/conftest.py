@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sandbox.settings import Limits, PoolSettings, SandboxSettings
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 NOTEBOOKS = HERE / "notebooks"
+DATASETS = HERE / "datasets"
 
 
 def fixtures_root() -> Path:
@@ -44,8 +46,21 @@ TEST_LIMITS = Limits(
 
 
 @pytest.fixture(scope="session")
-def sandbox_settings() -> SandboxSettings:
-    return SandboxSettings(limits=TEST_LIMITS, preload=("numpy",))
+def datasets_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Datasets laid out as the LMS does: one directory per exercise. ``cities`` holds the files
+    tests/sandbox/notebooks/dataset-exercise.ipynb reads; ``other`` stands for another exercise."""
+    root = tmp_path_factory.mktemp("datasets")
+    (root / "cities").mkdir()
+    for name in ("cities.csv", "cities.parquet"):
+        shutil.copyfile(DATASETS / name, root / "cities" / name)
+    (root / "other").mkdir()
+    (root / "other" / "other-exercise-secret.csv").write_text("answer\n42\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def sandbox_settings(datasets_root: Path) -> SandboxSettings:
+    return SandboxSettings(limits=TEST_LIMITS, preload=("numpy",), datasets_root=datasets_root)
 
 
 @pytest.fixture(scope="session")
