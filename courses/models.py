@@ -197,3 +197,40 @@ class Exercise(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DatasetFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    PARQUET = "parquet", "Parquet"
+
+
+class Dataset(models.Model):
+    """A data file that exercises read, inside the sandbox, at ``/data/<file_name>`` (read-only).
+
+    Shared rather than owned by a course, as exercises are: one dataset may serve exercises of
+    several courses and languages, and its bytes are stored once. They are kept content-addressed
+    under ``settings.DATASETS_DIR`` (courses/datasets.py) and never served over HTTP: licences
+    vary, and learners read the data only inside the sandbox.
+    """
+
+    file_name = models.CharField(
+        _("file name"), max_length=100, help_text=_("Learners open the file as /data/<file name>.")
+    )
+    format = models.CharField(_("format"), max_length=10, choices=DatasetFormat.choices, editable=False)
+    size = models.PositiveBigIntegerField(_("size in bytes"), editable=False)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False, db_index=True)
+    source = models.TextField(_("source"), help_text=_("Where the data comes from: a URL or a full citation."))
+    licence = models.CharField(
+        _("licence"), max_length=200, help_text=_("The licence the data is published under, e.g. CC BY 4.0.")
+    )
+    description = models.TextField(_("description"), blank=True)
+    exercises = models.ManyToManyField(Exercise, related_name="datasets", blank=True, verbose_name=_("exercises"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("dataset")
+        ordering = ["file_name", "pk"]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -13,6 +13,12 @@ def instructor_permissions_grant(*, group: Group) -> None:
     permissions = Permission.objects.filter(
         content_type__app_label="wagtailcore", codename__in=INSTRUCTOR_PAGE_PERMISSIONS
     )
+    # Datasets are snippets (courses/datasets.py): instructors upload and attach them.
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="courses", codename__in=["add_dataset", "change_dataset", "delete_dataset"]
+        )
+    )
     for catalog in CatalogPage.objects.all():
         for permission in permissions:
             GroupPagePermission.objects.get_or_create(group=group, page=catalog, permission=permission)

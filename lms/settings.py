@@ -276,6 +276,10 @@ SANDBOX_LIMITS = {
     "submission_seconds": float(os.environ.get("SANDBOX_SUBMISSION_SECONDS", "60")),
     "memory_bytes": int(os.environ.get("SANDBOX_MEMORY_BYTES", str(2 * 1024**3))),
 }
+# Exercise datasets (docs/datasets.md): stored content-addressed here, never served over HTTP;
+# grading workers must see the same directory (a shared volume when they run on other hosts).
+DATASETS_DIR = Path(os.environ.get("OPENCAPACITY_DATASETS_DIR", VAR_DIR / "datasets"))
+DATASET_MAX_BYTES = int(os.environ.get("DATASET_MAX_BYTES", str(50 * 1024 * 1024)))
 GRADING_SOFT_TIME_LIMIT = int(os.environ.get("GRADING_SOFT_TIME_LIMIT", "120"))
 GRADING_HARD_TIME_LIMIT = int(os.environ.get("GRADING_HARD_TIME_LIMIT", "150"))
 # A submission still queued this long after its task was sent (or running this long past the hard
