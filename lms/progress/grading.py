@@ -23,10 +23,15 @@ _grader: Grader | None = None
 
 
 def sandbox_settings() -> SandboxSettings:
+    from courses.datasets import mounts_root
+
     options = {"bwrap": Path(settings.SANDBOX_BWRAP)}
     if settings.SANDBOX_KERNEL_PYTHON:
         options["kernel_python"] = Path(settings.SANDBOX_KERNEL_PYTHON)
-    return SandboxSettings(limits=Limits(**settings.SANDBOX_LIMITS), **options)
+    # Every exercise's datasets directory lives here; a fork server's zygote needs it to exist.
+    datasets_root = mounts_root()
+    datasets_root.mkdir(parents=True, exist_ok=True)
+    return SandboxSettings(limits=Limits(**settings.SANDBOX_LIMITS), datasets_root=datasets_root, **options)
 
 
 def grader() -> Grader:

@@ -287,23 +287,30 @@ def submission_start(*, submission: Submission) -> None:
 
 
 def submission_grade(*, submission: Submission) -> Submission:
-    """Grade in the sandbox and store the result, once: a second delivery finds it graded and stops."""
+    """Grade in the sandbox and store the result, once: a second delivery finds it graded and stops.
+
+    Run, Check and Submit all see the exercise's datasets read-only at /data. A dataset whose
+    file is missing on this machine raises courses.datasets.DatasetUnavailable.
+    """
+    from courses.datasets import exercise_datasets_dir
     from lms.progress.grading import grader
 
     exercise = parse_exercise(json.dumps(submission.exercise.notebook), submission.exercise.format)
+    datasets = exercise_datasets_dir(submission.exercise)
     engine = grader()
     if submission.kind == Submission.Kind.RUN:
         # Run: the learner's cells and their outputs, no test and no score.
         from lms.progress.outputs import run_feedback
         from sandbox.run import run_answers
 
-        outcome = run_answers(engine, exercise, submission_answers(exercise, submission.notebook))
+        answers = submission_answers(exercise, submission.notebook)
+        outcome = run_answers(engine, exercise, answers, datasets=datasets)
         verdict, score, max_score, feedback = outcome.status, None, None, run_feedback(outcome)
     else:
         if submission.kind == Submission.Kind.CHECK:
-            result = engine.check(exercise, submission.notebook)
+            result = engine.check(exercise, submission.notebook, datasets=datasets)
         else:
-            result = engine.grade(exercise, submission.notebook)
+            result = engine.grade(exercise, submission.notebook, datasets=datasets)
         verdict, score, max_score, feedback = result.status, result.score, result.max_score, result.to_dict()
     with transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from courses.datasets import DatasetUnavailable
 from lms.progress import services
 from lms.progress.models import Submission
 from sandbox import KernelStartError, SandboxUnavailable
@@ -39,8 +40,8 @@ def grade_submission(self, submission_id: int) -> None:  # type: ignore[no-untyp
         services.submission_start(submission=submission)
     try:
         services.submission_grade(submission=submission)
-    except SandboxUnavailable as error:
-        # The machine cannot grade safely; it will not get better by retrying here.
+    except (SandboxUnavailable, DatasetUnavailable) as error:
+        # The machine cannot grade safely, or lacks the exercise's data: retrying here will not help.
         services.submission_fail(submission_id=submission_id, error=str(error))
     except SoftTimeLimitExceeded:
         services.submission_fail(submission_id=submission_id, error="grading took longer than the worker allows")
