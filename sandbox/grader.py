@@ -92,7 +92,7 @@ class Grader:
         if datasets is not None and not datasets.is_dir():
             raise SandboxError(f"datasets directory {datasets} does not exist")
         if self.pool is not None:
-            session = self.pool.acquire(datasets=datasets)
+            session = self.pool.acquire() if datasets is None else self.pool.acquire(datasets=datasets)
         else:
             settings = self.settings if datasets is None else replace(self.settings, datasets_dir=datasets)
             session = start_session(settings)
