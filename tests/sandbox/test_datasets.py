@@ -140,3 +140,13 @@ def test_datasets_outside_the_root_or_missing_are_refused(pool: KernelPool, tmp_
     with pytest.raises(SandboxError, match="does not exist"):
         grader.run(["1"], datasets=tmp_path / "missing")
     assert pool._in_use == 0
+
+
+def test_a_directory_made_after_the_zygote_started_is_mounted(grader: Grader, datasets_root: Path) -> None:
+    """The LMS lays out an exercise's directory when it first grades it, long after the
+    worker's zygote started: the zygote's view of the root is live."""
+    assert grader.pool is not None and grader.pool.wait_ready(timeout=60)
+    late = datasets_root / "made-late"
+    late.mkdir()
+    (late / "late.csv").write_text("n\n7\n")
+    assert _texts(grader, "print(open('/data/late.csv').read().split())", late) == ["['n', '7']\n"]
