@@ -8,6 +8,11 @@ Sessions are started by a background thread that lives as long as the pool: bwra
 short-lived threads. Refills keep out of the way of grading: they boot at the lowest CPU priority
 and, while a warm session is still ready, wait (up to ``REFILL_DEFER_SECONDS``) for the
 submissions in progress to finish before starting.
+
+A submission whose exercise has datasets needs them at /data, which a sandbox gets when it is
+forked: the first one gets a session forked for it, and the refill thread then keeps a spare
+session for that datasets directory (one per directory, for the ``size`` used most recently), so
+the next submissions of the same exercise find theirs warm too.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,6 +47,11 @@ class KernelPool:
         self._reapers: list[threading.Thread] = []
         #: Sessions handed out and not yet retired: submissions being graded.
         self._in_use = 0
+        #: With the fork server, one spare session per datasets directory used lately (at most
+        #: ``size``, least recently used first), so the next submission of that exercise finds
+        #: its /data ready; and the directories whose spare was taken, to start the next one.
+        self._spares: OrderedDict[Path, Session] = OrderedDict()
+        self._wanted: OrderedDict[Path, None] = OrderedDict()
         #: Started and restarted by the refill thread, which outlives it (--die-with-parent).
         self._forkserver: ForkServer | None = None
         self._thread = threading.Thread(target=self._refill, name="sandbox-pool", daemon=True)
@@ -79,7 +89,7 @@ class KernelPool:
         grade, and a sandbox's mounts are fixed before it runs anything.
         """
         if datasets is not None and datasets != self.settings.sandbox.datasets_dir:
-            return self._start_with(datasets)
+            return self._acquire_with(datasets)
         limit = self.settings.sandbox.startup_seconds * 2 if timeout is None else timeout
         deadline = time.monotonic() + limit
         if not self.ready_count:
@@ -98,11 +108,23 @@ class KernelPool:
         session.prioritise()
         return session
 
-    def _start_with(self, datasets: Path) -> Session:
+    def _acquire_with(self, datasets: Path) -> Session:
+        """The spare session for ``datasets`` if one is ready, else one forked now; either way the
+        refill thread then prepares a spare for the next submission of the same exercise."""
         with self._cond:
             if self._closed:
                 raise SandboxError("the pool is closed")
             self._in_use += 1  # refills wait for it as for any submission in progress
+            spare = self._spares.pop(datasets, None)
+            if self.settings.fork_server:
+                self._wanted[datasets] = None
+                self._wanted.move_to_end(datasets)
+            self._cond.notify_all()
+        if spare is not None:
+            if spare.kernel.alive:
+                spare.prioritise()
+                return spare
+            self._discard(spare)  # its zygote died
         try:
             # The refill thread's zygote: its sandboxes die with it, not with this thread.
             return start_session(replace(self.settings.sandbox, datasets_dir=datasets), forkserver=self._zygote())
@@ -136,14 +158,30 @@ class KernelPool:
             self._cond.notify_all()
         reaper.start()
 
+    def _discard(self, session: Session) -> None:
+        """Destroy a session nobody used (an evicted or dead spare) in the background."""
+        reaper = threading.Thread(target=session.destroy, name="sandbox-reaper", daemon=True)
+        with self._cond:
+            self._reapers = [t for t in self._reapers if t.is_alive()] + [reaper]
+        reaper.start()
+
+    def _spare_wanted(self) -> Path | None:
+        """The most recently used datasets directory that has no spare yet (under the lock)."""
+        for datasets in reversed(self._wanted):
+            if datasets not in self._spares:
+                return datasets
+        self._wanted.clear()
+        return None
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(timeout=self.settings.sandbox.startup_seconds + 5)
         with self._cond:
-            sessions = list(self._ready)
+            sessions = list(self._ready) + list(self._spares.values())
             self._ready.clear()
+            self._spares.clear()
         for session in sessions:
             session.destroy()
         for reaper in list(self._reapers):
@@ -153,29 +191,44 @@ class KernelPool:
     def _refill(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and len(self._ready) >= self.settings.size:
+                while not self._closed and len(self._ready) >= self.settings.size and self._spare_wanted() is None:
                     self._cond.wait()
                 defer_until = time.monotonic() + REFILL_DEFER_SECONDS
                 while not self._closed and self._in_use and self._ready and time.monotonic() < defer_until:
                     self._cond.wait(max(0.0, defer_until - time.monotonic()))
                 if self._closed:
                     return
+                # The generic sessions first: every submission may need one.
+                datasets = None if len(self._ready) < self.settings.size else self._spare_wanted()
+            settings = replace(self.settings.sandbox, datasets_dir=datasets) if datasets else self.settings.sandbox
             try:
                 forkserver = self._ensure_forkserver()
                 # Booting at low priority keeps cold refills from slowing the submission being graded.
-                session = start_session(self.settings.sandbox, nice=self.settings.boot_nice, forkserver=forkserver)
+                session = start_session(settings, nice=self.settings.boot_nice, forkserver=forkserver)
             except SandboxError as exc:
                 self._last_error = exc
                 self._failures += 1
+                if datasets is not None:
+                    with self._cond:
+                        self._wanted.pop(datasets, None)  # a submission will ask again
                 time.sleep(min(30.0, 0.5 * 2 ** min(self._failures, 6)))
                 continue
             self._failures = 0
+            evicted: list[Session] = []
             with self._cond:
                 if self._closed:
                     session.destroy()
                     return
-                self._ready.append(session)
+                if datasets is None:
+                    self._ready.append(session)
+                else:
+                    self._wanted.pop(datasets, None)
+                    self._spares[datasets] = session
+                    while len(self._spares) > self.settings.size:
+                        evicted.append(self._spares.popitem(last=False)[1])
                 self._cond.notify_all()
+            for old in evicted:
+                self._discard(old)
 
     def _ensure_forkserver(self) -> ForkServer | None:
         """The zygote, (re)started here if it died: only from the refill thread."""

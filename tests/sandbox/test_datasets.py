@@ -7,6 +7,7 @@ and a Parquet file) and ``other``, whose file no sandbox of ``cities`` may see.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from sandbox import SandboxError
 from sandbox.formats import parse_exercise
-from sandbox.grader import Grader
+from sandbox.grader import Grader, Session
 from sandbox.pool import KernelPool
 from sandbox.settings import SandboxSettings
 
@@ -150,3 +151,39 @@ def test_a_directory_made_after_the_zygote_started_is_mounted(grader: Grader, da
     late.mkdir()
     (late / "late.csv").write_text("n\n7\n")
     assert _texts(grader, "print(open('/data/late.csv').read().split())", late) == ["['n', '7']\n"]
+
+
+def _wait_for_spare(pool: KernelPool, datasets: Path) -> Session:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with pool._cond:
+            spare = pool._spares.get(datasets)
+        if spare is not None:
+            return spare
+        time.sleep(0.05)
+    raise AssertionError(f"no spare session for {datasets}")
+
+
+def test_later_submissions_of_an_exercise_with_datasets_take_a_warm_spare(
+    grader: Grader, pool: KernelPool, datasets_root: Path
+) -> None:
+    cities = datasets_root / "cities"
+    _texts(grader, "1", cities)  # a session forked for it, or the spare an earlier test left
+    spare = _wait_for_spare(pool, cities)
+    assert _texts(grader, "import os\nprint(sorted(os.listdir('/data')))", cities) == [
+        "['cities.csv', 'cities.parquet']\n"
+    ]
+    assert grader.last_session is spare
+    # One spare per directory, for the pool's size of directories used most recently.
+    others = []
+    for number in range(pool.settings.size + 1):
+        other = datasets_root / f"spare-{number}"
+        other.mkdir()
+        (other / "n.csv").write_text(f"n\n{number}\n")
+        others.append(other)
+        assert _texts(grader, "print(open('/data/n.csv').read().split()[1])", other) == [f"{number}\n"]
+        _wait_for_spare(pool, other)
+    with pool._cond:
+        kept = list(pool._spares)
+    assert len(kept) == pool.settings.size and kept[-1] == others[-1] and cities not in kept
+    assert spare.destroyed.wait(30)  # used once, then destroyed like any session
