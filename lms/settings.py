@@ -254,6 +254,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-submissions": {"task": "lms.progress.tasks.requeue_stale_submissions", "schedule": 60.0},
+    "requeue-stale-regrades": {"task": "lms.progress.tasks.requeue_stale_regrades", "schedule": 60.0},
     # Dashboards read rollups only: recent months every 15 minutes, everything nightly (docs/insights.md).
     "refresh-insights": {"task": "lms.insights.tasks.refresh_insights", "schedule": 900.0},
     "rebuild-insights": {"task": "lms.insights.tasks.rebuild_insights", "schedule": 86400.0},
