@@ -248,7 +248,12 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DI
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"lms.progress.tasks.grade_submission": {"queue": "grading"}}
+CELERY_TASK_ROUTES = {
+    "lms.progress.tasks.grade_submission": {"queue": "grading"},
+    # Regrades run in the sandbox too (docs/instructor-analytics.md).
+    "lms.progress.tasks.regrade_dispatch": {"queue": "grading"},
+    "lms.progress.tasks.regrade_submission": {"queue": "grading"},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")

@@ -75,10 +75,10 @@ def requeue_stale_submissions() -> int:
     return len(stale)
 
 
-# -- regrades: all on queue `grading`, where the sandbox is -------------------------------------
+# -- regrades: routed to queue `grading`, where the sandbox is (CELERY_TASK_ROUTES) -------------------------------------
 
 
-@shared_task(queue="grading", acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def regrade_dispatch(regrade_id: int) -> int:
     """Start a regrade: put its first few submissions on the queue. Each one, when done, sends the next,
     so a regrade never holds more than REGRADE_IN_FLIGHT places in the queue learners use too."""
@@ -95,7 +95,6 @@ def regrade_dispatch(regrade_id: int) -> int:
 
 @shared_task(
     bind=True,
-    queue="grading",
     acks_late=True,
     reject_on_worker_lost=True,
     # As for grade_submission: only a kernel that will not start is retried.
