@@ -75,7 +75,7 @@ def requeue_stale_submissions() -> int:
     return len(stale)
 
 
-# -- regrades: routed to queue `grading`, where the sandbox is (CELERY_TASK_ROUTES) -------------------------------------
+# -- regrades: routed to queue `grading`, where the sandbox is (CELERY_TASK_ROUTES) ---------------
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
