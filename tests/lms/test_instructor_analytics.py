@@ -1,12 +1,9 @@
 """Instructor analytics, the grades CSV and who may see them, on a hand-built data set whose every
-figure is worked out in the comments below. No kernel runs here: the submissions are written as a
-grading worker would have stored them."""
+figure is worked out in tests/lms/analytics_data.py. No kernel runs here: the submissions are written
+as a grading worker would have stored them."""
 
 import csv
 import io
-import json
-import uuid
-from datetime import timedelta
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -15,111 +12,21 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from courses.exercises import exercise_create_or_update
-from courses.models import CoursePage, LessonPage
+from courses.models import CoursePage
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
-from lms.progress import analytics
+from lms.celery import app
+from lms.progress import analytics, services
 from lms.progress.admin_views import csv_safe
-from lms.progress.models import Enrollment, LessonCompletion, QuizAttempt, Submission
-from tests.builders import exercise_notebook, make_course, quiz_fence
+from lms.progress.models import Enrollment, Regrade, RegradeResult
+from tests.lms.analytics_data import build_data_set
 
 pytestmark = pytest.mark.django_db
-
-# The mean-square notebook's tests and points (7 in all); which fail at each score.
-TESTS = [("visible", 1), ("hidden-int", 2), ("hidden-float", 2), ("hidden-numpy", 2)]
-FAILING_AT = {0: 4, 1: 3, 3: 2, 5: 1, 7: 0}  # score -> how many tests, from the last, failed
-
-
-def feedback(score: int) -> dict:
-    failing = {name for name, _points in TESTS[len(TESTS) - FAILING_AT[score] :]}
-    return {
-        "status": "graded",
-        "score": score,
-        "max_score": 7.0,
-        "tests": [
-            {"id": name, "name": f"Test {name}", "points": 0 if name in failing else points, "max_points": points}
-            | {"passed": name not in failing, "hidden": name != "visible", "message": ""}
-            for name, points in TESTS
-        ],
-        "manual": [],
-    }
-
-
-def quiz(slug: str, code: str) -> str:
-    if slug != "lesson-1-1":
-        return ""
-    return quiz_fence(
-        id="q1", kind="single", points=2, question="Yes?", options=[{"text": "yes", "correct": True}, {"text": "no"}]
-    )
 
 
 @pytest.fixture
 def data_set(tmp_path, django_user_model):
-    """Six learners on a three-lesson course with one exercise (max 7) and one quiz (2 points)."""
-    make_course(tmp_path, modules=1, lessons_per_module=3, lesson_languages=("en",), extra_body=quiz)
-    course = CoursePage.objects.get(locale__language_code="en")
-    lessons = list(LessonPage.objects.filter(locale__language_code="en").order_by("path"))
-    exercise = exercise_create_or_update(
-        slug="mean-square", title="Mean square", raw_notebook=json.dumps(exercise_notebook())
-    )
-    lessons[0].body.append(("exercise", {"exercise": exercise}))
-    lessons[0].save_revision().publish()
-    key = course.translation_key
-    l1, l2, l3 = (lesson.translation_key for lesson in lessons)
-    now = timezone.now()
-    users = {}
-    names = {"a": "ليلى حسن", "b": '=HYPERLINK("http://x")', "c": "Chen", "d": "Dora", "e": "Emil", "f": "Fay"}
-    for handle, name in names.items():
-        user = django_user_model.objects.create_user(handle, f"{handle}@example.org", "x" * 12)
-        profile = accounts.profile_create(user=user, country="JO")
-        profile.display_name = name
-        profile.save(update_fields=["display_name"])
-        users[handle] = user
-        Enrollment.objects.create(user=user, course_key=key, enrolled_at=now - timedelta(days=3))
-    # Graded Submits, in order: A passes at its 2nd, B at its 4th, C never, D at its 1st.
-    submits = {"a": [3, 7, 7], "b": [0, 1, 5, 7], "c": [5], "d": [7]}
-    for handle, scores in submits.items():
-        for score in scores:
-            Submission.objects.create(
-                user=users[handle],
-                exercise=exercise,
-                notebook={},
-                status=Submission.Status.GRADED,
-                verdict="graded",
-                score=score,
-                max_score=7.0,
-                feedback=feedback(score),
-                queued_at=now,
-            )
-    # None of these counts: a Check, a Submit still queued, a failed one (E), and a Run (A).
-    Submission.objects.create(
-        user=users["e"], exercise=exercise, notebook={}, kind="check", status="graded", score=1, max_score=1,
-        feedback=feedback(0), queued_at=now,
-    )  # fmt: skip
-    Submission.objects.create(user=users["e"], exercise=exercise, notebook={}, queued_at=now)
-    Submission.objects.create(user=users["e"], exercise=exercise, notebook={}, status="failed", queued_at=now)
-    Submission.objects.create(
-        user=users["a"], exercise=exercise, notebook={}, kind="run", status="graded", queued_at=now
-    )
-    # Lessons: A completed all three (and the course); B the first; C the first and opened the second;
-    # D only opened the first; E skipped ahead and opened the third; F never came back.
-    for handle, done in {"a": [l1, l2, l3], "b": [l1], "c": [l1]}.items():
-        for lesson_key in done:
-            LessonCompletion.objects.create(user=users[handle], course_key=key, lesson_key=lesson_key, completed_at=now)
-    Enrollment.objects.filter(user=users["a"]).update(completed_at=now, last_lesson_key=l3)
-    Enrollment.objects.filter(user=users["c"]).update(last_lesson_key=l2)
-    Enrollment.objects.filter(user=users["d"]).update(last_lesson_key=l1)
-    Enrollment.objects.filter(user=users["e"]).update(last_lesson_key=l3)
-    # Another course's progress never counts here.
-    LessonCompletion.objects.create(user=users["f"], course_key=uuid.uuid4(), lesson_key=uuid.uuid4(), completed_at=now)
-    # Quiz: A's best is 2 of 2, B's 1; an attempt at a quiz no longer in the course is ignored.
-    for handle, score, quiz_id in (("a", 0, "q1"), ("a", 2, "q1"), ("b", 1, "q1"), ("b", 5, "gone")):
-        QuizAttempt.objects.create(
-            user=users[handle], course_key=key, lesson_key=l1, quiz_id=quiz_id, answer=[0], correct=score > 0,
-            score=score, max_score=2, language="en", created_at=now,
-        )  # fmt: skip
-    return {"course": course, "exercise": exercise, "users": users, "lessons": lessons}
+    return build_data_set(tmp_path, django_user_model)
 
 
 def test_exercise_figures_are_exact(data_set, django_assert_max_num_queries):
@@ -291,3 +198,59 @@ def test_grades_csv_streams_in_a_fixed_number_of_queries(data_set, client, djang
     with CaptureQueriesContext(connection) as many:
         b"".join(client.get(urls(data_set)[2]).streaming_content)
     assert len(many) == len(few)
+
+
+# -- the regrade pages (the worker side is in test_regrade.py) ----------------------------------
+
+
+def test_an_instructor_starts_a_regrade_and_polls_its_progress(data_set, client, django_user_model):
+    staff_client(client, django_user_model, Role.INSTRUCTOR)
+    exercise = data_set["exercise"]
+    app.control.purge()
+    response = client.post(reverse("progress_analytics:regrade_start", kwargs={"exercise_id": exercise.pk}))
+    regrade = Regrade.objects.get(exercise=exercise)
+    assert response["Location"] == reverse("progress_analytics:regrade", kwargs={"regrade_id": regrade.pk})
+    assert regrade.total == 9 and regrade.started_by.username == "teacher"
+    page = client.get(response["Location"]).content.decode()
+    assert 'src="/static/progress/regrade.js"' in page and "<progress" in page and 'max="9"' in page
+    status_url = reverse("progress_analytics:regrade_status", kwargs={"regrade_id": regrade.pk})
+    assert client.get(status_url).json() == {
+        "status": "queued",
+        "status_label": "Queued",
+        "total": 9,
+        "done": 0,
+        "failed": 0,
+        "finished": False,
+    }
+    # A second press while it runs is refused with a message, and starts nothing.
+    again = client.post(reverse("progress_analytics:regrade_start", kwargs={"exercise_id": exercise.pk}), follow=True)
+    assert "already running" in again.content.decode() and Regrade.objects.count() == 1
+
+    # As the workers would: seven scores stay, one is raised, one could not be regraded; then it is finished.
+    results = list(regrade.results.order_by("pk"))
+    for result in results[:7]:
+        RegradeResult.objects.filter(pk=result.pk).update(status="regraded", new_score=result.old_score)
+    RegradeResult.objects.filter(pk=results[7].pk).update(status="regraded", new_score=7.0, new_max_score=7.0)
+    Regrade.objects.filter(pk=regrade.pk).update(done=8)
+    services.regrade_result_fail(result_id=results[8].pk, error="sandbox unavailable")
+    data = client.get(status_url).json()
+    assert (data["finished"], data["done"], data["failed"]) == (True, 8, 1)
+    # Old scores in submission order: 3 7 7 0 1 5 7 5 7. The eighth went 5 -> 7, the ninth (7) failed.
+    assert [result.old_score for result in results] == [3, 7, 7, 0, 1, 5, 7, 5, 7]
+    assert data["summary"] == {"raised": 1, "lowered": 0, "unchanged": 7}
+    assert [(row["learner"], row["old"], row["new"], row["status"]) for row in data["changes"]] == [
+        ("Chen", "5", "7", "regraded"),
+        ("Dora", "7", "", "failed"),
+    ]
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-finished="true"' in page
+
+
+def test_a_learner_cannot_see_a_regrade(data_set, client, django_user_model):
+    regrade = Regrade.objects.create(
+        exercise=data_set["exercise"], notebook_sha256="0" * 64, total=1, started_at=timezone.now()
+    )
+    staff_client(client, django_user_model, Role.LEARNER, handle="learner")
+    for name in ("progress_analytics:regrade", "progress_analytics:regrade_status"):
+        response = client.get(reverse(name, kwargs={"regrade_id": regrade.pk}))
+        assert response.status_code in (302, 403) and b"total" not in response.content
