@@ -56,6 +56,16 @@ def _course_or_403(request: HttpRequest, page_id: int) -> CoursePage:
     return course
 
 
+def _exercise_breadcrumbs(exercise: Exercise, *current: str) -> list[dict[str, str]]:
+    crumbs = [
+        {"url": reverse("wagtailadmin_home"), "label": _("Home")},
+        {"url": reverse("wagtailsnippets_courses_exercise:list"), "label": str(Exercise._meta.verbose_name_plural)},
+        {"url": reverse("wagtailsnippets_courses_exercise:edit", args=[exercise.pk]), "label": exercise.title},
+        {"url": exercise_analytics_url(exercise) if current else "", "label": _("Analytics")},
+    ]
+    return crumbs + [{"url": "", "label": label} for label in current]
+
+
 def exercise_analytics(request: HttpRequest, exercise_id: int) -> HttpResponse:
     exercise = _exercise_or_403(request, exercise_id)
     figures = analytics.exercise_analytics(exercise=exercise)
@@ -64,6 +74,7 @@ def exercise_analytics(request: HttpRequest, exercise_id: int) -> HttpResponse:
         "progress/admin/exercise_analytics.html",
         {
             "exercise": exercise,
+            "breadcrumbs": _exercise_breadcrumbs(exercise),
             "figures": figures,
             "histogram": charts.histogram(
                 figures.histogram,
@@ -100,7 +111,12 @@ def regrade_detail(request: HttpRequest, regrade_id: int) -> HttpResponse:
     return render(
         request,
         "progress/admin/regrade.html",
-        {"regrade": regrade, "exercise": regrade.exercise, **analytics.regrade_changes(regrade=regrade)},
+        {
+            "regrade": regrade,
+            "exercise": regrade.exercise,
+            "breadcrumbs": _exercise_breadcrumbs(regrade.exercise, _("Regrade")),
+            **analytics.regrade_changes(regrade=regrade),
+        },
     )
 
 
@@ -142,6 +158,11 @@ def course_analytics(request: HttpRequest, page_id: int) -> HttpResponse:
         "progress/admin/course_analytics.html",
         {
             "course": course,
+            "breadcrumbs": [
+                {"url": reverse("wagtailadmin_home"), "label": _("Home")},
+                {"url": reverse("wagtailadmin_explore", args=[course.pk]), "label": course.title},
+                {"url": "", "label": _("Analytics")},
+            ],
             "figures": figures,
             "funnel": [
                 {
