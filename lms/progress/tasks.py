@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from lms.progress import services
 from lms.progress.models import Regrade, RegradeResult, Submission
-from sandbox import KernelStartError, SandboxUnavailable
+from sandbox import ExerciseFormatError, InvalidSubmission, KernelStartError, SandboxUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,13 @@ def regrade_submission(self, result_id: int) -> None:  # type: ignore[no-untyped
             services.regrade_result_fail(result_id=result_id, error=str(error))
         else:
             raise
+    except (ExerciseFormatError, InvalidSubmission) as error:
+        # The current notebook (or this stored answer) cannot be read: say so on the result.
+        services.regrade_result_fail(result_id=result_id, error=str(error))
+    except Exception as error:
+        # Anything else would leave the result queued and the sweep sending it again forever.
+        logger.exception("regrading result %s failed", result_id)
+        services.regrade_result_fail(result_id=result_id, error=f"{type(error).__name__}: {error}")
     # Keep the regrade's window full: this place in the queue goes to its next submission.
     next_id = services.regrade_claim_next(regrade_id=regrade_id)
     if next_id is not None:

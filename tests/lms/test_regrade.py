@@ -149,3 +149,36 @@ def test_one_regrade_at_a_time_and_lost_messages_are_sent_again(tmp_path, django
     regrade.refresh_from_db()
     assert (regrade.failed, regrade.status) == (2, Regrade.Status.FINISHED)
     app.control.purge()
+
+
+@pytest.mark.django_db
+def test_a_notebook_that_no_longer_parses_fails_the_result_instead_of_looping(django_user_model):
+    from courses.models import Exercise
+    from lms.progress.tasks import regrade_submission
+
+    exercise = exercise_create_or_update(
+        slug="mean-square", title="Mean square", raw_notebook=json.dumps(exercise_notebook())
+    )
+    learner = django_user_model.objects.create_user("learner", "learner@example.org", "x" * 12)
+    submission = Submission.objects.create(
+        user=learner,
+        exercise=exercise,
+        notebook={},
+        status="graded",
+        score=3.0,
+        max_score=7.0,
+        queued_at=timezone.now(),
+    )
+    app.control.purge()
+    regrade = services.regrade_start(exercise=exercise, started_by=None)
+    app.control.purge()
+    Exercise.objects.filter(pk=exercise.pk).update(notebook={"cells": "not a list"})
+    result_id = services.regrade_claim_next(regrade_id=regrade.pk)
+    regrade_submission.apply(args=[result_id])  # in this process: the notebook fails before any kernel starts
+    result = RegradeResult.objects.get(pk=result_id)
+    regrade.refresh_from_db()
+    assert result.status == RegradeResult.Status.FAILED and result.error
+    assert (regrade.failed, regrade.status) == (1, Regrade.Status.FINISHED)
+    submission.refresh_from_db()
+    assert submission.score == 3.0  # kept
+    app.control.purge()
