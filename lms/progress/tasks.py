@@ -83,8 +83,10 @@ def regrade_dispatch(regrade_id: int) -> int:
     """Start a regrade: put its first few submissions on the queue. Each one, when done, sends the next,
     so a regrade never holds more than REGRADE_IN_FLIGHT places in the queue learners use too."""
     services.regrade_mark_running(regrade_id=regrade_id)
+    # A re-delivered dispatch only tops the window up: it never widens it.
+    in_flight = RegradeResult.objects.filter(regrade_id=regrade_id, status=RegradeResult.Status.QUEUED).count()
     sent = 0
-    for _slot in range(services.REGRADE_IN_FLIGHT):
+    for _slot in range(max(services.REGRADE_IN_FLIGHT - in_flight, 0)):
         result_id = services.regrade_claim_next(regrade_id=regrade_id)
         if result_id is None:
             break

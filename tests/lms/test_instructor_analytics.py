@@ -254,3 +254,25 @@ def test_a_learner_cannot_see_a_regrade(data_set, client, django_user_model):
     for name in ("progress_analytics:regrade", "progress_analytics:regrade_status"):
         response = client.get(reverse(name, kwargs={"regrade_id": regrade.pk}))
         assert response.status_code in (302, 403) and b"total" not in response.content
+
+
+def test_pages_of_an_exercise_and_a_course_nobody_has_started(tmp_path, client, django_user_model):
+    import json
+
+    from courses.exercises import exercise_create_or_update
+    from tests.builders import exercise_notebook, make_course
+
+    make_course(tmp_path, modules=1, lessons_per_module=1, lesson_languages=("en",))
+    exercise = exercise_create_or_update(slug="empty", title="Empty", raw_notebook=json.dumps(exercise_notebook()))
+    staff_client(client, django_user_model, Role.INSTRUCTOR)
+    page = client.get(reverse("progress_analytics:exercise", kwargs={"exercise_id": exercise.pk})).content.decode()
+    assert 'data-figure="attempts">0<' in page and "No graded submissions yet." in page
+    course = CoursePage.objects.get(locale__language_code="en")
+    page = client.get(reverse("progress_analytics:course", kwargs={"page_id": course.pk})).content.decode()
+    assert 'data-figure="enrolled">0<' in page
+    body = b"".join(client.get(reverse("progress_analytics:course_grades", kwargs={"page_id": course.pk})))
+    assert body.decode("utf-8-sig").count("\n") == 1  # the header alone
+    starting = client.post(
+        reverse("progress_analytics:regrade_start", kwargs={"exercise_id": exercise.pk}), follow=True
+    )
+    assert "no graded submissions to regrade" in starting.content.decode()

@@ -129,6 +129,13 @@ def test_one_regrade_at_a_time_and_lost_messages_are_sent_again(tmp_path, django
     with pytest.raises(ValidationError, match="already running"):
         services.regrade_start(exercise=exercise, started_by=None)
 
+    # The dispatch fills the window of messages in the queue; sent again, it does not widen it.
+    from lms.progress.tasks import regrade_dispatch
+
+    assert regrade_dispatch.apply(args=[regrade.pk]).result == 2
+    assert regrade_dispatch.apply(args=[regrade.pk]).result == 0
+    app.control.purge()
+    RegradeResult.objects.filter(regrade=regrade).update(status="pending", queued_at=None)
     # Claims are exclusive: each result is handed out once, then none is left.
     first = services.regrade_claim_next(regrade_id=regrade.pk)
     second = services.regrade_claim_next(regrade_id=regrade.pk)
