@@ -6,6 +6,8 @@ from wagtail.models import GroupPagePermission
 from courses.models import CatalogPage
 
 INSTRUCTOR_PAGE_PERMISSIONS = ["add_page", "change_page", "publish_page"]
+# Exercises are snippets: instructors see them and their analytics, and regrade after fixing a test.
+INSTRUCTOR_EXERCISE_PERMISSIONS = ["view_exercise", "change_exercise"]
 
 
 def instructor_permissions_grant(*, group: Group) -> None:
@@ -22,3 +24,6 @@ def instructor_permissions_grant(*, group: Group) -> None:
     for catalog in CatalogPage.objects.all():
         for permission in permissions:
             GroupPagePermission.objects.get_or_create(group=group, page=catalog, permission=permission)
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="courses", codename__in=INSTRUCTOR_EXERCISE_PERMISSIONS)
+    )
