@@ -462,8 +462,10 @@ def regrade_result_grade(*, result_id: int) -> bool:
     """Grade one submission of a regrade in the sandbox and store the new score once.
 
     Returns False when there was nothing to do (a re-delivered message for a result already stored).
-    The sandbox's own failures (SandboxUnavailable, KernelStartError) propagate to the task.
+    The sandbox's own failures (SandboxUnavailable, KernelStartError) propagate to the task, as does
+    courses.datasets.DatasetUnavailable when a dataset's file is missing here.
     """
+    from courses.datasets import exercise_datasets_dir
     from lms.progress.grading import grader
 
     result = RegradeResult.objects.select_related("submission__exercise").filter(pk=result_id).first()
@@ -471,7 +473,8 @@ def regrade_result_grade(*, result_id: int) -> bool:
         return False
     submission = result.submission
     exercise = parse_exercise(json.dumps(submission.exercise.notebook), submission.exercise.format)
-    graded = grader().grade(exercise, submission.notebook)
+    # The exercise's datasets as they are now, like its tests: a regrade follows fixes to both.
+    graded = grader().grade(exercise, submission.notebook, datasets=exercise_datasets_dir(submission.exercise))
     now = timezone.now()
     with transaction.atomic():
         # Whoever flips the row first stores the grade and counts it; a duplicate finds it flipped.

@@ -115,7 +115,7 @@ def regrade_submission(self, result_id: int) -> None:  # type: ignore[no-untyped
         return  # the regrade was deleted
     try:
         services.regrade_result_grade(result_id=result_id)
-    except SandboxUnavailable as error:
+    except (SandboxUnavailable, DatasetUnavailable) as error:
         services.regrade_result_fail(result_id=result_id, error=str(error))
     except SoftTimeLimitExceeded:
         services.regrade_result_fail(result_id=result_id, error="grading took longer than the worker allows")

@@ -126,3 +126,28 @@ def test_a_worker_with_a_warm_pool_grades_an_exercise_with_datasets(exercise, le
     wrong.refresh_from_db()
     assert (right.status, right.score, right.max_score) == ("graded", 5.0, 5.0), right.error
     assert (wrong.status, wrong.score) == ("graded", 3.0)
+
+
+@pytest.mark.django_db
+def test_a_regrade_reads_the_datasets_too(exercise, learner):
+    from django.utils import timezone
+
+    from lms.progress.models import RegradeResult
+    from lms.progress.tasks import regrade_submission
+
+    Submission.objects.create(
+        user=learner,
+        exercise=exercise,
+        notebook=learner_notebook(),
+        status="graded",
+        score=0.0,
+        max_score=5.0,
+        queued_at=timezone.now(),
+    )
+    app.control.purge()
+    regrade = services.regrade_start(exercise=exercise, started_by=None)
+    result_id = services.regrade_claim_next(regrade_id=regrade.pk)
+    regrade_submission.apply(args=[result_id])  # in this process, in a cold sandbox
+    app.control.purge()
+    result = RegradeResult.objects.get(pk=result_id)
+    assert (result.status, result.new_score, result.new_max_score) == ("regraded", 5.0, 5.0), result.error
