@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--format", choices=FORMATS, default="auto")
     grade.add_argument("--json", action="store_true", help="print one JSON object")
     grade.add_argument("--check", action="store_true", help="visible tests only")
+    grade.add_argument("--datasets", type=Path, help="a directory of data files, read-only at /data")
     release = commands.add_parser("release", help="write the learner version of a notebook")
     release.add_argument("source", type=Path)
     release.add_argument("out", type=Path)
@@ -48,7 +49,11 @@ def _grade(args: argparse.Namespace) -> int:
     exercise = parse_exercise(args.source.read_bytes(), args.format)
     submission = args.submission.read_bytes()
     grader = Grader()
-    result = grader.check(exercise, submission) if args.check else grader.grade(exercise, submission)
+    datasets = args.datasets.resolve() if args.datasets else None
+    if args.check:
+        result = grader.check(exercise, submission, datasets=datasets)
+    else:
+        result = grader.grade(exercise, submission, datasets=datasets)
     if args.json:
         print(json.dumps(result.to_dict()))
     else:

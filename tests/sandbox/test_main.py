@@ -35,3 +35,13 @@ def test_release_then_refuse_invalid(tmp_path: Path, fixture_notebooks: Path) ->
     assert "12.5" not in out.read_text()
     bad = _cli("grade", str(fixture_notebooks / "nbgrader/too-new.ipynb"), str(out), "--json")
     assert bad.returncode == 2 and "newer than the supported" in bad.stderr
+
+
+@pytest.mark.kernel
+def test_grade_with_datasets() -> None:
+    exercise = str(NOTEBOOKS / "dataset-exercise.ipynb")
+    done = _cli("grade", exercise, exercise, "--datasets", str(NOTEBOOKS.parent / "datasets"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["score"] == 5.0
+    missing = _cli("grade", exercise, exercise, "--datasets", str(NOTEBOOKS / "no-such-directory"))
+    assert missing.returncode == 3 and "does not exist" in missing.stderr
