@@ -52,8 +52,13 @@ LOOK_ELSEWHERE = """
 import os, subprocess, sys
 SEARCH = '''
 import os
-found = [os.path.join(r, f) for r, d, fs in os.walk("/") if not r.startswith(("/proc", "/sys")) for f in fs
-         if f == "other-exercise-secret.csv" or ".oc-datasets" in r]
+# The runtime's read-only trees (tens of thousands of files) are binds of host paths that hold
+# no datasets: skipped, so the walk fits in a cell's time limit on a busy machine.
+SKIP = ("/proc", "/sys", "/usr", "/lib", "/lib64", "/opt/kernel-venv", "/root")
+found = []
+for r, d, fs in os.walk("/"):
+    d[:] = [name for name in d if not os.path.join(r, name).startswith(SKIP)]
+    found += [os.path.join(r, f) for f in fs if f == "other-exercise-secret.csv" or ".oc-datasets" in r]
 data = sorted(os.listdir("/data")) if os.path.isdir("/data") else None
 print("found", found, os.path.exists("/tmp/.oc-datasets"), data)
 '''
