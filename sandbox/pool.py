@@ -84,9 +84,9 @@ class KernelPool:
     def acquire(self, timeout: float | None = None, datasets: Path | None = None) -> Session:
         """Take a warm session; the caller must destroy it after one submission.
 
-        A submission that reads ``datasets`` gets a session started for it now, forked from the
-        zygote when one runs: warm sessions started before anyone knew which exercise they would
-        grade, and a sandbox's mounts are fixed before it runs anything.
+        A submission that reads ``datasets`` gets the spare session kept for that directory, or
+        else one forked for it now: the generic warm sessions started before anyone knew which
+        exercise they would grade, and a sandbox's mounts are fixed before it runs anything.
         """
         if datasets is not None and datasets != self.settings.sandbox.datasets_dir:
             return self._acquire_with(datasets)
