@@ -1,0 +1,369 @@
+"""Course packages (courses/packaging): export, import into an empty site, same pages and same grades;
+and every kind of hostile or broken package refused with a message that names the file."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import stat
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from wagtail.images import get_image_model
+from wagtail.models import Locale, Page, Site
+
+from courses.content_loader import load_content
+from courses.exercises import exercise_release, parse_instructor_notebook
+from courses.models import CatalogPage, CoursePage, Exercise, LessonPage
+from courses.packaging import PackageError, archive, course_package_export, course_package_import
+from courses.packaging.archive import MANIFEST, json_bytes, read_package, sha256, write_zip
+from tests.builders import quiz_fence, write_course
+
+REAL_COURSE = Path(__file__).resolve().parents[2] / "content" / "courses" / "first-steps-with-ai"
+SLUG = "shared-course"
+
+
+def _lesson_extras(lesson_slug: str, code: str) -> str:
+    """An image and a quiz in the first lesson, an exercise in the second, in both languages."""
+    if lesson_slug == "lesson-1-1":
+        return f'\n![A line through points ({code})](images/line-fit.png "Caption ({code})")\n' + quiz_fence(
+            id="q1",
+            kind="single",
+            question=f"Which? [{code}]",
+            options=[{"text": f"Yes [{code}]", "correct": True}, {"text": f"No [{code}]"}],
+        )
+    return (
+        "\n```exercise\nnotebook: exercises/mean-squared-error.ipynb\n"
+        f'title: "MSE [{code}]"\ninstructions: "Write mse [{code}]"\nhints:\n  - "Square it [{code}]"\n```\n'
+    )
+
+
+def build_course(content_dir: Path) -> CoursePage:
+    """A course in English and French (aliases in the other languages) with an image, a quiz and an
+    exercise from the shipped course, and a link from one lesson to another."""
+    course_dir = write_course(
+        content_dir, slug=SLUG, modules=1, lessons_per_module=2, languages=("en", "fr"), extra_body=_lesson_extras
+    )
+    for folder in ("images", "exercises"):
+        (course_dir / folder).mkdir(exist_ok=True)
+    shutil.copy(REAL_COURSE / "images" / "line-fit.png", course_dir / "images")
+    shutil.copy(REAL_COURSE / "exercises" / "mean-squared-error.ipynb", course_dir / "exercises")
+    load_content(content_dir)
+    first, second = LessonPage.objects.filter(locale__language_code="en").order_by("path")
+    # An internal link, as the admin's editor stores it: the package must carry it by translation key.
+    body = first.body.get_prep_value()
+    body.append({"type": "text", "value": f'<p>Next: <a linktype="page" id="{second.pk}">lesson 2</a></p>'})
+    first.body = body
+    first.save_revision().publish()
+    return CoursePage.objects.get(slug=SLUG, locale__language_code="en")
+
+
+def empty_site() -> None:
+    """The database as `migrate` leaves it: a root, a welcome page, a default site, English only."""
+    Site.objects.all().delete()
+    for page in Page.objects.filter(depth=2):
+        page.delete()
+    Exercise.objects.all().delete()
+    get_image_model().objects.all().delete()
+    english = Locale.objects.get(language_code="en")
+    Locale.objects.exclude(pk=english.pk).delete()
+    root = Page.get_first_root_node()
+    welcome = root.add_child(instance=Page(title="Welcome to your new Wagtail site!", slug="home", locale=english))
+    Site.objects.create(hostname="localhost", port=80, root_page=welcome, is_default_site=True)
+
+
+def snapshot() -> dict[tuple[str, str], dict[str, Any]]:
+    """Every page of the course in every language, with StreamField content modulo block ids and
+    with references by what they point at (exercise slug, image file digest, linked page's key)."""
+    result = {}
+    for course in CoursePage.objects.filter(slug=SLUG):
+        for page in Page.objects.descendant_of(course, inclusive=True).specific():
+            fields: dict[str, Any] = {
+                "type": type(page).__name__,
+                "title": page.title,
+                "slug": page.slug,
+                "depth": page.depth,
+                "live": page.live,
+                "is_alias": page.alias_of_id is not None,
+                # The catalog is the site's own (an empty site gets a new one); the rest is the course's.
+                "parent": "catalog" if page.depth == course.depth else str(page.get_parent().translation_key),
+                "position": list(page.get_siblings().values_list("pk", flat=True)).index(page.pk),
+            }
+            for name in ("summary", "objectives", "topic", "level", "licence", "minutes"):
+                if hasattr(page, name):
+                    fields[name] = getattr(page, name)
+            if isinstance(page, LessonPage):
+                fields["body"] = [_normalised(block) for block in page.body.get_prep_value()]
+            result[(page.locale.language_code, str(page.translation_key))] = fields
+    return result
+
+
+def _normalised(block: dict[str, Any]) -> dict[str, Any]:
+    value = block["value"]
+    if block["type"] == "exercise":
+        value = {**value, "exercise": Exercise.objects.get(pk=value["exercise"]).slug}
+    elif block["type"] == "image":
+        value = {**value, "image": get_image_model().objects.get(pk=value["image"]).file_hash}
+    elif block["type"] == "text" and 'linktype="page"' in value:
+        target_pk = int(value.split('id="')[1].split('"')[0])
+        value = value.replace(str(target_pk), str(Page.objects.get(pk=target_pk).translation_key))
+    return {"type": block["type"], "value": _without_ids(value)}
+
+
+def _without_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_ids(item) for key, item in value.items() if key != "id"}
+    if isinstance(value, list):
+        return [_without_ids(item) for item in value]
+    return value
+
+
+def grades() -> dict[str, list[tuple[str, float, float, list[tuple[str, bool]]]]]:
+    """The solution and the released starter of every exercise, graded in the real sandbox."""
+    from sandbox.grader import Grader
+    from sandbox.pool import KernelPool
+    from sandbox.settings import PoolSettings, SandboxSettings
+
+    results = {}
+    with KernelPool(PoolSettings(size=1, sandbox=SandboxSettings(), boot_nice=0)) as pool:
+        grader = Grader(pool=pool)
+        for exercise in Exercise.objects.order_by("slug"):
+            _notebook, _fmt, parsed = parse_instructor_notebook(json.dumps(exercise.notebook), exercise.format)
+            outcomes = []
+            for submission in (json.dumps(exercise.notebook), exercise_release(exercise)):
+                result = grader.grade(parsed, submission)
+                outcomes.append(
+                    (result.status, result.score, result.max_score, [(t.name, t.passed) for t in result.tests])
+                )
+            results[exercise.slug] = outcomes
+    return results
+
+
+@pytest.mark.django_db
+@pytest.mark.kernel
+def test_round_trip_into_an_empty_site_gives_the_same_pages_and_grades(tmp_path):
+    course = build_course(tmp_path / "content")
+    before_pages, before_grades = snapshot(), grades()
+    assert before_grades[f"{SLUG}--mean-squared-error"][0][1] > before_grades[f"{SLUG}--mean-squared-error"][1][1]
+
+    package = course_package_export(course=course)
+    # Deterministic: an unchanged course exports to the same bytes (centres compare packages).
+    assert course_package_export(course=course) == package
+
+    empty_site()
+    assert not CoursePage.objects.exists() and not Exercise.objects.exists()
+    report = course_package_import(data=package)
+
+    assert report.course.slug == SLUG and report.pages == 2 * 4 and report.aliases == 4 * 4
+    after_pages = snapshot()
+    assert sorted(after_pages) == sorted(before_pages)
+    for key in sorted(before_pages):
+        assert (key, after_pages[key]) == (key, before_pages[key])
+    assert grades() == before_grades
+    assert CatalogPage.objects.filter(depth=2).count() == 6
+    assert Site.objects.get(is_default_site=True).root_page.specific_class is CatalogPage
+    # The imported course exports to the same package again: nothing was lost or added on the way.
+    reimported = course_package_export(course=CoursePage.objects.get(slug=SLUG, locale__language_code="en"))
+    assert _manifest(reimported)["files"] == _manifest(package)["files"]
+
+
+def _manifest(data: bytes) -> dict[str, Any]:
+    return json.loads(zipfile.ZipFile(io.BytesIO(data)).read(MANIFEST))
+
+
+# -- hostile and broken packages ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def package_files(django_db_setup, django_db_blocker, tmp_path_factory) -> dict[str, bytes]:
+    """The files of one valid package, built once in a transaction that is rolled back."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        data = course_package_export(course=build_course(tmp_path_factory.mktemp("content")))
+        transaction.set_rollback(True)
+    archive_ = zipfile.ZipFile(io.BytesIO(data))
+    return {name: archive_.read(name) for name in archive_.namelist()}
+
+
+def repack(files: dict[str, bytes], changes: dict[str, bytes | None]) -> bytes:
+    """The package with `changes` (name -> bytes, or None to drop), its manifest's checksums updated."""
+    files = {**files}
+    for name, content in changes.items():
+        if content is None:
+            files.pop(name)
+        else:
+            files[name] = content
+    manifest = json.loads(files[MANIFEST])
+    manifest["files"] = {name: sha256(content) for name, content in files.items() if name != MANIFEST}
+    files[MANIFEST] = json_bytes(manifest)
+    return write_zip(files)
+
+
+def raw_zip(entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zip_file:
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name we write on purpose
+        for info, content in entries:
+            zip_file.writestr(info, content)
+    return buffer.getvalue()
+
+
+def _page_names(files: dict[str, bytes]) -> tuple[str, list[dict[str, Any]]]:
+    return "pages/en.json", json.loads(files["pages/en.json"])
+
+
+def _with_block(files: dict[str, bytes], block_type: str, child: str, value: str) -> bytes:
+    name, pages = _page_names(files)
+    for page in pages:
+        for block in (page["fields"] or {}).get("body") or []:
+            if block["type"] == block_type:
+                block["value"][child] = value
+    return repack(files, {name: json_bytes(pages)})
+
+
+def _manifest_with(files: dict[str, bytes], **changes: Any) -> bytes:
+    manifest = {**json.loads(files[MANIFEST]), **changes}
+    return write_zip({**files, MANIFEST: json_bytes(manifest)})
+
+
+def _symlink() -> bytes:
+    info = zipfile.ZipInfo("images/link.png")
+    info.create_system = 3
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return raw_zip([(info, b"/etc/passwd")])
+
+
+def _notebook_name(files: dict[str, bytes]) -> str:
+    return next(name for name in files if name.startswith("exercises/"))
+
+
+def _image_name(files: dict[str, bytes]) -> str:
+    return next(name for name in files if name.startswith("images/"))
+
+
+HOSTILE = {
+    "not a zip": (lambda files: b"PK\x03\x04 not really", "not a zip archive"),
+    "path traversal": (lambda files: raw_zip([("../../etc/cron.d/evil", b"x")]), "../../etc/cron.d/evil: unsafe path"),
+    "absolute path": (lambda files: raw_zip([("/etc/passwd", b"x")]), "/etc/passwd: unsafe path"),
+    "windows path": (lambda files: raw_zip([("images\\..\\x.png", b"x")]), "unsafe path"),
+    "symlink": (lambda files: _symlink(), "images/link.png: symbolic links"),
+    "duplicate entry": (lambda files: raw_zip([(MANIFEST, b"{}"), (MANIFEST, b"{}")]), "manifest.json: appears twice"),
+    "zip bomb": (
+        lambda files: raw_zip([(MANIFEST, files[MANIFEST]), ("datasets/x/big.csv", bytes(64 * 1024 * 1024))]),
+        "datasets/x/big.csv: compressed more than",
+    ),
+    "no manifest": (lambda files: raw_zip([("pages/en.json", b"[]")]), "manifest.json: missing"),
+    "malformed manifest": (
+        lambda files: write_zip({**files, MANIFEST: b'{"format": '}),
+        "manifest.json: not valid JSON",
+    ),
+    "unknown version": (lambda files: _manifest_with(files, format_version=99), "unknown package version 99"),
+    "missing file": (
+        lambda files: write_zip({k: v for k, v in files.items() if not k.startswith("images/")}),
+        "listed in the manifest but missing",
+    ),
+    "extra file": (lambda files: write_zip({**files, "notes.txt": b"hi"}), "notes.txt: in the package but not listed"),
+    "sha256 mismatch": (
+        lambda files: write_zip({**files, "pages/fr.json": files["pages/fr.json"].replace(b"[fr]", b"[FR]")}),
+        "pages/fr.json: its sha256 does not match",
+    ),
+    "malformed pages": (lambda files: repack(files, {"pages/en.json": b"[{"}), "pages/en.json: not valid JSON"),
+    "broken notebook": (
+        lambda files: repack(files, {_notebook_name(files): b'{"cells": 3}'}),
+        "exercises/shared-course--mean-squared-error.ipynb:",
+    ),
+    "notebook without tests": (
+        lambda files: repack(
+            files,
+            {_notebook_name(files): json_bytes({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})},
+        ),
+        "exercises/shared-course--mean-squared-error.ipynb:",
+    ),
+    "unknown exercise": (
+        lambda files: _with_block(files, "exercise", "exercise", "ghost"),
+        "pages/en.json: page 4 (lesson-1-2): body: block 4 refers to exercise 'ghost'",
+    ),
+    "unknown image": (
+        lambda files: _with_block(files, "image", "image", "images/ghost.png"),
+        "pages/en.json: page 3 (lesson-1-1): body: block 4 refers to image 'images/ghost.png'",
+    ),
+    "not an image": (
+        lambda files: repack(files, {_image_name(files): b"GIF89a nope"}),
+        "not a readable image",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE), ids=list(HOSTILE))
+def test_hostile_or_broken_package_is_refused_naming_the_file(case, package_files):
+    make, message = HOSTILE[case]
+    with pytest.raises(PackageError) as refused:
+        read_package(make(package_files))
+    assert message in str(refused.value)
+
+
+def test_a_package_in_a_language_the_site_does_not_offer_is_refused(package_files):
+    manifest = json.loads(package_files[MANIFEST])
+    manifest["pages"]["de"] = "pages/de.json"
+    data = repack({**package_files, MANIFEST: json_bytes(manifest)}, {"pages/de.json": package_files["pages/fr.json"]})
+    with pytest.raises(PackageError, match=r"pages/de\.json: pages in 'de', a language this site does not offer"):
+        read_package(data)
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "message"),
+    [("MAX_FILES", 3, "files; the limit is 3"), ("MAX_UNCOMPRESSED_BYTES", 4096, "unpacks to more than")],
+)
+def test_too_many_files_or_too_large_unpacked_is_refused(package_files, monkeypatch, limit, value, message):
+    monkeypatch.setattr(archive, limit, value)
+    with pytest.raises(PackageError, match=message):
+        read_package(write_zip(package_files))
+
+
+@pytest.mark.django_db
+def test_a_failure_while_importing_leaves_nothing_behind(package_files):
+    # A quiz the admin would refuse: the failure comes after images and exercises were created.
+    name, pages = _page_names(package_files)
+    for page in pages:
+        for block in (page["fields"] or {}).get("body") or []:
+            if block["type"] == "quiz":
+                block["value"]["options"] = []
+    data = repack(package_files, {name: json_bytes(pages)})
+    storage = get_image_model()._meta.get_field("file").storage
+    stored_before = set(storage.listdir("original_images")[1]) if storage.exists("original_images") else set()
+    pages_before = Page.objects.count()
+
+    with pytest.raises(PackageError, match=r"pages/en.json: page 3 \(lesson-1-1\): body:"):
+        course_package_import(data=data)
+
+    assert Page.objects.count() == pages_before and not Exercise.objects.exists()
+    assert not get_image_model().objects.exists()
+    # The image file written to media storage before the failure was deleted again.
+    assert set(storage.listdir("original_images")[1]) == stored_before
+
+
+@pytest.mark.django_db
+def test_importing_a_course_the_site_already_has_is_refused(package_files, tmp_path):
+    data = write_zip(package_files)
+    course_package_import(data=data)
+    pages = Page.objects.count()
+    with pytest.raises(PackageError, match="This site already has this course"):
+        course_package_import(data=data)
+    assert Page.objects.count() == pages
+
+
+@pytest.mark.django_db
+def test_commands_export_and_import(package_files, tmp_path):
+    path = tmp_path / "in.zip"
+    path.write_bytes(write_zip(package_files))
+    call_command("import_course", str(path), stdout=io.StringIO())
+    course = CoursePage.objects.get(slug=SLUG, locale__language_code="fr")
+    assert course.title == f"{SLUG} title [fr]" and course.get_parent().specific_class is CatalogPage
+    out = tmp_path / "out.zip"
+    call_command("export_course", SLUG, "-o", str(out), stdout=io.StringIO())
+    assert _manifest(out.read_bytes())["course"]["titles"]["fr"] == f"{SLUG} title [fr]"
