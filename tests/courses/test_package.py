@@ -367,3 +367,47 @@ def test_commands_export_and_import(package_files, tmp_path):
     out = tmp_path / "out.zip"
     call_command("export_course", SLUG, "-o", str(out), stdout=io.StringIO())
     assert _manifest(out.read_bytes())["course"]["titles"]["fr"] == f"{SLUG} title [fr]"
+
+
+@pytest.mark.django_db
+def test_admin_downloads_a_course_package_and_imports_it_on_another_site(package_files, client, django_user_model):
+    from allauth.mfa.models import Authenticator
+    from django.urls import reverse
+    from wagtail_localize.models import TranslationSource
+
+    from lms.accounts import services
+    from lms.accounts.models import Role
+
+    admin = django_user_model.objects.create_user("netadmin", "netadmin@example.org", "x" * 12)
+    services.profile_create(user=admin, country="KE")
+    services.role_assign(user=admin, role=Role.NETWORK_ADMIN)
+    Authenticator.objects.create(user=admin, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(admin)
+
+    form = client.get(reverse("course_package_import"))
+    assert form.status_code == 200 and b'type="file"' in form.content
+    upload = io.BytesIO(write_zip(package_files))
+    upload.name = "shared-course.zip"
+    response = client.post(reverse("course_package_import"), {"package": upload})
+    course = CoursePage.objects.get(slug=SLUG, locale__language_code="en")
+    assert response.status_code == 302 and response["Location"] == reverse("wagtailadmin_explore", args=[course.pk])
+
+    edit_page = client.get(reverse("wagtailadmin_pages:edit", args=[course.pk]))
+    export_url = reverse("course_package_export", args=[course.pk])
+    assert export_url.encode() in edit_page.content
+    # wagtail-localize's record of the source language travels in the manifest.
+    TranslationSource.get_or_create_from_instance(course)
+    download = client.get(export_url)
+    assert download["Content-Type"] == "application/zip"
+    assert _manifest(download.content)["course"]["source_recorded_by"] == "wagtail-localize"
+
+    # The same package again: refused, with the reason shown on the form and nothing changed.
+    upload.seek(0)
+    pages = Page.objects.count()
+    response = client.post(reverse("course_package_import"), {"package": upload})
+    assert response.status_code == 200 and "This site already has this course" in response.content.decode()
+    assert Page.objects.count() == pages
+
+    learner = django_user_model.objects.create_user("learner", "learner@example.org", "x" * 12)
+    client.force_login(learner)
+    assert client.get(export_url).status_code in (302, 403)
