@@ -374,9 +374,17 @@ def _read_images(package: CoursePackage, referenced: set[str]) -> None:
             raise _fail(name, _("listed as an image but missing from the package"))
         try:
             with PillowImage.open(io.BytesIO(package.files[name])) as image:
+                width, height = image.size
                 image.verify()
         except Exception as error:
             raise _fail(name, _("not a readable image (%(error)s)") % {"error": error}) from error
+        # Wagtail's own limit for uploads: decoding a larger image for a rendition could exhaust memory.
+        max_pixels = getattr(settings, "WAGTAILIMAGES_MAX_IMAGE_PIXELS", 128_000_000)
+        if width * height > max_pixels:
+            raise _fail(
+                name,
+                _("%(width)d×%(height)d pixels is more than this site accepts") % {"width": width, "height": height},
+            )
         referenced.add(name)
         package.images[name] = entry
 

@@ -238,6 +238,11 @@ class _Importer:
             parent.add_child(instance=page)
         except ValidationError as error:
             raise PackageError(f"{entry.label}: {_error_text(error)}") from error
+        except (TypeError, ValueError) as error:
+            # A field of the wrong type that validation could not even compare ("ten" minutes).
+            raise PackageError(
+                _("%(page)s: a field has the wrong type (%(error)s)") % {"page": entry.label, "error": error}
+            ) from error
         self._save(entry, page)
         return page
 
@@ -264,7 +269,7 @@ class _Importer:
         blocks = []
         for block in raw:
             refs = self.references.get(block["type"])
-            if refs:
+            if refs and isinstance(block.get("value"), dict):
                 value = dict(block["value"])
                 for child, kind in refs.items():
                     value[child] = (
@@ -278,6 +283,12 @@ class _Importer:
             stream_block.clean(stream_block.to_python(blocks))
         except ValidationError as error:
             raise PackageError(f"{entry.label}: {name}: {_error_text(error)}") from error
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            # A block whose value has the wrong shape (a string where an object belongs, ...).
+            raise PackageError(
+                _("%(page)s: %(field)s: a block has the wrong shape (%(error)s)")
+                % {"page": entry.label, "field": name, "error": error}
+            ) from error
         return blocks
 
     def _links(self, value: Any, code: str) -> Any:

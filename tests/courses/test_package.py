@@ -325,20 +325,51 @@ def test_too_many_files_or_too_large_unpacked_is_refused(package_files, monkeypa
         read_package(write_zip(package_files))
 
 
+def _quiz_without_options(page: dict[str, Any]) -> None:
+    for block in (page["fields"] or {}).get("body") or []:
+        if block["type"] == "quiz":
+            block["value"]["options"] = []
+
+
+def _code_block_as_text(page: dict[str, Any]) -> None:
+    for block in (page["fields"] or {}).get("body") or []:
+        if block["type"] == "code":
+            block["value"] = "print('no language, no structure')"
+
+
+#: Damage only the database can notice; each is found after the images and exercises were created.
+DAMAGED_PAGES = {
+    "invalid quiz": ("lesson-1-1", _quiz_without_options, r"pages/en.json: page 3 \(lesson-1-1\): body:"),
+    "block of the wrong shape": (
+        "lesson-1-1",
+        _code_block_as_text,
+        r"pages/en.json: page 3 \(lesson-1-1\): body: a block has the wrong shape",
+    ),
+    "field of the wrong type": (
+        "lesson-1-2",
+        lambda page: page["fields"].update(minutes="many"),
+        r"pages/en.json: page 4 \(lesson-1-2\): .*minutes",
+    ),
+    "unknown choice": (
+        SLUG,
+        lambda page: page["fields"].update(topic="astrology"),
+        r"pages/en.json: page 1 \(shared-course\): .*topic",
+    ),
+}
+
+
 @pytest.mark.django_db
-def test_a_failure_while_importing_leaves_nothing_behind(package_files):
-    # A quiz the admin would refuse: the failure comes after images and exercises were created.
-    name, pages = _page_names(package_files)
-    for page in pages:
-        for block in (page["fields"] or {}).get("body") or []:
-            if block["type"] == "quiz":
-                block["value"]["options"] = []
-    data = repack(package_files, {name: json_bytes(pages)})
+@pytest.mark.parametrize("case", list(DAMAGED_PAGES), ids=list(DAMAGED_PAGES))
+def test_a_failure_while_importing_leaves_nothing_behind(package_files, case):
+    slug, damage, message = DAMAGED_PAGES[case]
+    pages = json.loads(package_files["pages/en.json"])
+    damage(next(page for page in pages if page["slug"] == slug))
+    data = repack(package_files, {"pages/en.json": json_bytes(pages)})
     storage = get_image_model()._meta.get_field("file").storage
     stored_before = set(storage.listdir("original_images")[1]) if storage.exists("original_images") else set()
     pages_before = Page.objects.count()
 
-    with pytest.raises(PackageError, match=r"pages/en.json: page 3 \(lesson-1-1\): body:"):
+    with pytest.raises(PackageError, match=message):
         course_package_import(data=data)
 
     assert Page.objects.count() == pages_before and not Exercise.objects.exists()
@@ -358,12 +389,16 @@ def test_importing_a_course_the_site_already_has_is_refused(package_files, tmp_p
 
 
 @pytest.mark.django_db
-def test_commands_export_and_import(package_files, tmp_path):
+def test_commands_export_and_import(package_files, tmp_path, client):
     path = tmp_path / "in.zip"
     path.write_bytes(write_zip(package_files))
     call_command("import_course", str(path), stdout=io.StringIO())
     course = CoursePage.objects.get(slug=SLUG, locale__language_code="fr")
     assert course.title == f"{SLUG} title [fr]" and course.get_parent().specific_class is CatalogPage
+    # The imported course is served, with its licence.
+    assert (
+        'rel="license" href="https://creativecommons.org/licenses/by/4.0/"' in client.get(course.url).content.decode()
+    )
     out = tmp_path / "out.zip"
     call_command("export_course", SLUG, "-o", str(out), stdout=io.StringIO())
     assert _manifest(out.read_bytes())["course"]["titles"]["fr"] == f"{SLUG} title [fr]"
