@@ -35,6 +35,7 @@ from courses.packaging.archive import (
 from courses.packaging.datasets import datasets_export
 
 #: Internal links in rich text, as Wagtail stores them: <a linktype="page" id="42">.
+DUPLICATE_SUFFIX = re.compile(r"_[A-Za-z0-9]{7}$")
 PAGE_LINK = re.compile(r'<a\b(?=[^>]*\blinktype="page")[^>]*\bid="(\d+)"[^>]*>')
 
 
@@ -121,6 +122,7 @@ class _Exporter:
         self.exercise_entries: dict[str, dict[str, Any]] = {}
         self.image_entries: dict[str, dict[str, Any]] = {}
         self._image_names: dict[int, str] = {}
+        self._image_names_by_digest: dict[str, str] = {}
         self._references = stream_references()
         # Every page of the course in every language, so that links between them survive the move.
         self._pages_by_id = {
@@ -213,11 +215,17 @@ class _Exporter:
             raise PackageError(_("%(page)s: an image block points at a deleted image") % {"page": page.url_path})
         with image.file.open("rb") as handle:
             content = handle.read()
-        stem, extension = posixpath.splitext(posixpath.basename(image.file.name))
-        # The digest keeps two different files with the same name apart.
-        name = f"images/{sha256(content)[:12]}-{slugify(stem) or 'image'}{extension.lower()}"
-        self.files[name] = content
-        self.image_entries[name] = {"file": name, "title": image.title}
+        digest = sha256(content)
+        name = self._image_names_by_digest.get(digest)
+        if name is None:
+            stem, extension = posixpath.splitext(posixpath.basename(image.file.name))
+            # Storage adds "_AbCdEf1" to a name already taken: not part of the author's name.
+            stem = DUPLICATE_SUFFIX.sub("", stem)
+            # The digest keeps two different files with the same name apart; the same file is packed once.
+            name = f"images/{digest[:12]}-{slugify(stem) or 'image'}{extension.lower()}"
+            self.files[name] = content
+            self.image_entries[name] = {"file": name, "title": image.title}
+            self._image_names_by_digest[digest] = name
         self._image_names[pk] = name
         return name
 

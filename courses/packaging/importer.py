@@ -170,6 +170,8 @@ class _Importer:
                 image = Image(
                     title=entry["title"][:255] or original, file=ImageFile(io.BytesIO(content), name=original)
                 )
+                # Set as Wagtail's upload form sets them, so the next import of the same file reuses it.
+                image.file_hash, image.file_size = digest, len(content)
                 try:
                     image.save()
                 finally:

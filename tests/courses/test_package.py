@@ -3,6 +3,7 @@ and every kind of hostile or broken package refused with a message that names th
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -109,7 +110,8 @@ def _normalised(block: dict[str, Any]) -> dict[str, Any]:
     if block["type"] == "exercise":
         value = {**value, "exercise": Exercise.objects.get(pk=value["exercise"]).slug}
     elif block["type"] == "image":
-        value = {**value, "image": get_image_model().objects.get(pk=value["image"]).file_hash}
+        with get_image_model().objects.get(pk=value["image"]).file.open("rb") as handle:
+            value = {**value, "image": hashlib.sha256(handle.read()).hexdigest()}
     elif block["type"] == "text" and 'linktype="page"' in value:
         target_pk = int(value.split('id="')[1].split('"')[0])
         value = value.replace(str(target_pk), str(Page.objects.get(pk=target_pk).translation_key))
