@@ -448,3 +448,24 @@ def test_admin_downloads_a_course_package_and_imports_it_on_another_site(package
     learner = django_user_model.objects.create_user("learner", "learner@example.org", "x" * 12)
     client.force_login(learner)
     assert client.get(export_url).status_code in (302, 403)
+
+
+@pytest.mark.django_db
+def test_a_package_with_datasets_is_refused_while_this_site_cannot_store_them(package_files):
+    # Until the Dataset model exists (courses/packaging/datasets.py), exercises would lose their data.
+    manifest = json.loads(package_files[MANIFEST])
+    manifest["datasets"] = [
+        {"slug": "harvests", "title": "Harvests", "file": "datasets/harvests/harvests.csv", "source": "", "licence": ""}
+    ]
+    manifest["exercises"][0]["datasets"] = ["harvests"]
+    data = repack(
+        {**package_files, MANIFEST: json_bytes(manifest)}, {"datasets/harvests/harvests.csv": b"season,harvest\n1,2\n"}
+    )
+    assert read_package(data).datasets["harvests"]["file"] == "datasets/harvests/harvests.csv"
+    with pytest.raises(PackageError, match=r"datasets/harvests/harvests\.csv: this site cannot store datasets yet"):
+        course_package_import(data=data)
+    assert not CoursePage.objects.exists() and not Exercise.objects.exists()
+
+    manifest["datasets"] = []
+    with pytest.raises(PackageError, match="an exercise uses dataset 'harvests', which is not in the package"):
+        read_package(repack({**package_files, MANIFEST: json_bytes(manifest)}, {}))
