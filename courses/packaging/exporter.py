@@ -163,10 +163,17 @@ class _Exporter:
                     "alias_of": alias_of,
                     "live": page.live,
                     # An alias shows its original's content; the importer makes it an alias again.
-                    "fields": None if alias_of else self._fields(page),
+                    "fields": None if alias_of else self._fields(self._shared_version(page)),
                 }
             )
         return entries
+
+    @staticmethod
+    def _shared_version(page: Page) -> Page:
+        """What learners see for a published page (drafts stay home); the latest draft of one never published."""
+        if page.live or page.latest_revision_id is None:
+            return page
+        return page.get_latest_revision_as_object()
 
     def _fields(self, page: Page) -> dict[str, Any]:
         model = type(page)

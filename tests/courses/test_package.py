@@ -469,3 +469,32 @@ def test_a_package_with_datasets_is_refused_while_this_site_cannot_store_them(pa
     manifest["datasets"] = []
     with pytest.raises(PackageError, match="an exercise uses dataset 'harvests', which is not in the package"):
         read_package(repack({**package_files, MANIFEST: json_bytes(manifest)}, {}))
+
+
+@pytest.mark.django_db
+def test_published_pages_travel_as_published_and_unpublished_ones_as_their_latest_draft(package_files):
+    course_package_import(data=write_zip(package_files))
+    published = LessonPage.objects.get(slug="lesson-1-1", locale__language_code="en")
+    published.title = "A draft not ready to share"
+    published.save_revision()
+    unpublished = LessonPage.objects.get(slug="lesson-1-2", locale__language_code="fr")
+    unpublished.unpublish()
+    unpublished = LessonPage.objects.get(pk=unpublished.pk)
+    unpublished.title = "Brouillon"
+    unpublished.save_revision()
+
+    data = course_package_export(course=CoursePage.objects.get(slug=SLUG, locale__language_code="en"))
+    pages = {
+        (code, page["slug"]): page
+        for code in ("en", "fr")
+        for page in json.loads(zipfile.ZipFile(io.BytesIO(data)).read(f"pages/{code}.json"))
+    }
+    assert pages[("en", "lesson-1-1")]["fields"]["title"] == "lesson-1-1 [en]"
+    assert (pages[("fr", "lesson-1-2")]["live"], pages[("fr", "lesson-1-2")]["fields"]["title"]) == (False, "Brouillon")
+
+    for course in CoursePage.objects.filter(slug=SLUG):
+        course.delete()
+    Exercise.objects.all().delete()
+    course_package_import(data=data)
+    imported = LessonPage.objects.get(slug="lesson-1-2", locale__language_code="fr")
+    assert (imported.live, imported.get_latest_revision_as_object().title) == (False, "Brouillon")
