@@ -58,6 +58,8 @@ def test_admin_downloads_a_course_package_and_imports_it_again(
     assert "Imported" in page.content()
 
     # The same form in Arabic, right to left.
-    UserProfile.get_for_user(admin).__class__.objects.filter(user=admin).update(preferred_language="ar")
+    profile = UserProfile.get_for_user(admin)
+    profile.preferred_language = "ar"
+    profile.save(update_fields=["preferred_language"])
     page.goto(live_server.url + reverse("course_package_import"))
     assert page.locator("html").get_attribute("dir") == "rtl"
