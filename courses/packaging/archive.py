@@ -319,7 +319,16 @@ def read_package(data: bytes) -> CoursePackage:
             raise _fail(MANIFEST, _("the pages of %(code)r must be in pages/%(code)s.json") % {"code": code})
         referenced.add(name)
         package.pages[code] = _read_pages(package, code, _load_json(files, name))
+    types: dict[str, str] = {}
     for code, entries in package.pages.items():
+        for entry in entries:
+            # A page and its translations are the same kind of page in every language.
+            if types.setdefault(entry.key, entry.type) != entry.type:
+                raise _fail(
+                    entry.label,
+                    _("a %(type)s here but a %(other)s in another language")
+                    % {"type": entry.type, "other": types[entry.key]},
+                )
         if not entries or entries[0].key != course_key or entries[0].type != "courses.coursepage":
             raise _fail(f"pages/{code}.json", _("the first page must be the course (%(key)s)") % {"key": course_key})
         for entry in entries:
