@@ -364,9 +364,9 @@ def _read_exercises(package: CoursePackage, referenced: set[str]) -> None:
             raise _fail(name, " ".join(error.messages)) from error
         if not parsed.tests:
             raise _fail(name, _("the notebook has no autograded test"))
-        for dataset in entry.get("datasets") or []:
-            if not isinstance(dataset, str):
-                raise _fail(where, _("datasets must be a list of dataset slugs"))
+        datasets = entry.get("datasets") or []
+        if not isinstance(datasets, list) or not all(isinstance(dataset, str) for dataset in datasets):
+            raise _fail(where, _("datasets must be a list of dataset ids"))
         package.exercises[slug] = (entry, notebook, fmt, float(parsed.max_score))
 
 
@@ -399,21 +399,27 @@ def _read_images(package: CoursePackage, referenced: set[str]) -> None:
 
 
 def _read_datasets(package: CoursePackage, referenced: set[str]) -> None:
-    exercise_datasets = {slug for entry, *_rest in package.exercises.values() for slug in entry.get("datasets") or []}
+    used = {dataset for entry, *_rest in package.exercises.values() for dataset in entry.get("datasets") or []}
     for position, entry in enumerate(_require(package.manifest, "datasets", list, MANIFEST)):
         where = f"{MANIFEST}: datasets[{position}]"
-        slug = _require(entry, "slug", str, where)
-        if not SLUG.match(slug) or slug in package.datasets:
-            raise _fail(where, _("dataset slug %(slug)r is not a slug or appears twice") % {"slug": slug})
+        dataset_id = _require(entry, "id", str, where)
+        if not SLUG.match(dataset_id) or dataset_id in package.datasets:
+            raise _fail(where, _("dataset id %(id)r is not a slug or appears twice") % {"id": dataset_id})
+        file_name = _require(entry, "file_name", str, where)
         name = _require(entry, "file", str, where)
-        if not name.startswith(f"datasets/{slug}/") or name not in package.files:
+        if name != f"datasets/{dataset_id}/{file_name}" or name not in package.files:
             raise _fail(
-                name, _("the file of dataset %(slug)s is missing (expected under datasets/%(slug)s/)") % {"slug": slug}
+                name,
+                _("the file of dataset %(id)s is missing (expected datasets/%(id)s/<file name>)") % {"id": dataset_id},
             )
+        for key in ("source", "licence"):
+            _require(entry, key, str, where)
+        if dataset_id not in used:
+            raise _fail(name, _("no exercise of the package reads this dataset"))
         referenced.add(name)
-        package.datasets[slug] = entry
-    for slug in sorted(exercise_datasets - set(package.datasets)):
-        raise _fail(MANIFEST, _("an exercise uses dataset %(slug)r, which is not in the package") % {"slug": slug})
+        package.datasets[dataset_id] = entry
+    for dataset_id in sorted(used - set(package.datasets)):
+        raise _fail(MANIFEST, _("an exercise uses dataset %(id)r, which is not in the package") % {"id": dataset_id})
 
 
 def _read_pages(package: CoursePackage, code: str, pages: Any) -> list[PageEntry]:

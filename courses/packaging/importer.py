@@ -17,7 +17,9 @@ import io
 import posixpath
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +84,8 @@ class _Importer:
     def __init__(self, package: CoursePackage, user: Any) -> None:
         self.package = package
         self.user = user
-        self.stored_files: list[tuple[Any, str]] = []
+        #: What deletes each file written outside the database, should the import fail.
+        self.undo: list[Callable[[], None]] = []
         self.catalogs: dict[str, Page] = {}
         self.locales: dict[str, Locale] = {}
         self.pages: dict[tuple[str, str], Page] = {}
@@ -91,8 +94,8 @@ class _Importer:
         self.references = stream_references()
 
     def delete_stored_files(self) -> None:
-        for storage, name in self.stored_files:
-            storage.delete(name)
+        for undo in self.undo:
+            undo()
 
     def run(self) -> ImportReport:
         self._prepare_site()
@@ -100,7 +103,7 @@ class _Importer:
         report = ImportReport(course=CoursePage())
         self._import_images(report)
         self._import_exercises(report)
-        self.stored_files.extend(datasets_import(package=self.package, exercises=self.exercises))
+        self.undo.extend(datasets_import(package=self.package, exercises=self.exercises))
         report.datasets = len(self.package.datasets)
         self._import_pages(report)
         course_key = self.package.course["translation_key"]
@@ -176,7 +179,7 @@ class _Importer:
                     image.save()
                 finally:
                     if image.file.name:
-                        self.stored_files.append((image.file.storage, image.file.name))
+                        self.undo.append(partial(image.file.storage.delete, image.file.name))
                 report.images_created += 1
             self.image_ids[name] = image.pk
 

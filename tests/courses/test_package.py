@@ -24,6 +24,7 @@ from courses.exercises import exercise_release, parse_instructor_notebook
 from courses.models import CatalogPage, CoursePage, Exercise, LessonPage
 from courses.packaging import PackageError, archive, course_package_export, course_package_import
 from courses.packaging.archive import MANIFEST, json_bytes, read_package, sha256, write_zip
+from courses.packaging.datasets import dataset_model
 from tests.builders import quiz_fence, write_course
 
 REAL_COURSE = Path(__file__).resolve().parents[2] / "content" / "courses" / "first-steps-with-ai"
@@ -450,25 +451,54 @@ def test_admin_downloads_a_course_package_and_imports_it_on_another_site(package
     assert client.get(export_url).status_code in (302, 403)
 
 
-@pytest.mark.django_db
-def test_a_package_with_datasets_is_refused_while_this_site_cannot_store_them(package_files):
-    # Until the Dataset model exists (courses/packaging/datasets.py), exercises would lose their data.
-    manifest = json.loads(package_files[MANIFEST])
-    manifest["datasets"] = [
-        {"slug": "harvests", "title": "Harvests", "file": "datasets/harvests/harvests.csv", "source": "", "licence": ""}
-    ]
+HARVESTS = b"season,harvest\n1,2.5\n2,3.0\n"
+
+
+def with_dataset(files: dict[str, bytes], *, listed: bool = True) -> bytes:
+    """The package with a CSV dataset read by its exercise (or, `listed=False`, only referenced)."""
+    manifest = json.loads(files[MANIFEST])
+    entry = {
+        "id": "harvests",
+        "file": "datasets/harvests/harvests.csv",
+        "file_name": "harvests.csv",
+        "source": "Survey of six seasons, example.org",
+        "licence": "CC BY 4.0",
+        "description": "",
+    }
+    manifest["datasets"] = [entry] if listed else []
     manifest["exercises"][0]["datasets"] = ["harvests"]
-    data = repack(
-        {**package_files, MANIFEST: json_bytes(manifest)}, {"datasets/harvests/harvests.csv": b"season,harvest\n1,2\n"}
-    )
+    return repack({**files, MANIFEST: json_bytes(manifest)}, {entry["file"]: HARVESTS} if listed else {})
+
+
+def test_an_exercise_reading_a_dataset_that_is_not_in_the_package_is_refused(package_files):
+    with pytest.raises(PackageError, match="an exercise uses dataset 'harvests', which is not in the package"):
+        read_package(with_dataset(package_files, listed=False))
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(dataset_model() is not None, reason="this site stores datasets")
+def test_a_package_with_datasets_is_refused_while_this_site_cannot_store_them(package_files):
+    # Without the Dataset model (courses/packaging/datasets.py), exercises would lose their data.
+    data = with_dataset(package_files)
     assert read_package(data).datasets["harvests"]["file"] == "datasets/harvests/harvests.csv"
     with pytest.raises(PackageError, match=r"datasets/harvests/harvests\.csv: this site cannot store datasets yet"):
         course_package_import(data=data)
     assert not CoursePage.objects.exists() and not Exercise.objects.exists()
 
-    manifest["datasets"] = []
-    with pytest.raises(PackageError, match="an exercise uses dataset 'harvests', which is not in the package"):
-        read_package(repack({**package_files, MANIFEST: json_bytes(manifest)}, {}))
+
+@pytest.mark.django_db
+@pytest.mark.skipif(dataset_model() is None, reason="the Dataset model is not on this branch yet")
+def test_datasets_travel_with_their_exercises(package_files):
+    report = course_package_import(data=with_dataset(package_files))
+    exercise = Exercise.objects.get(slug=report.exercises[0])
+    (dataset,) = exercise.datasets.all()
+    assert (dataset.file_name, dataset.licence) == ("harvests.csv", "CC BY 4.0")
+
+    exported = zipfile.ZipFile(io.BytesIO(course_package_export(course=report.course)))
+    manifest = json.loads(exported.read(MANIFEST))
+    (entry,) = manifest["datasets"]
+    assert manifest["exercises"][0]["datasets"] == [entry["id"]]
+    assert exported.read(entry["file"]) == HARVESTS and entry["source"] == "Survey of six seasons, example.org"
 
 
 @pytest.mark.django_db
