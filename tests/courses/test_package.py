@@ -489,6 +489,17 @@ def test_a_package_with_datasets_is_refused_while_this_site_cannot_store_them(pa
 @pytest.mark.django_db
 @pytest.mark.skipif(dataset_model() is None, reason="the Dataset model is not on this branch yet")
 def test_datasets_travel_with_their_exercises(package_files):
+    from courses.datasets import stored_path
+
+    # A failed import takes back the dataset file it wrote to the content-addressed store.
+    pages = json.loads(package_files["pages/en.json"])
+    _quiz_without_options(next(page for page in pages if page["slug"] == "lesson-1-1"))
+    stored = stored_path(hashlib.sha256(HARVESTS).hexdigest())
+    stored.unlink(missing_ok=True)
+    with pytest.raises(PackageError, match="lesson-1-1"):
+        course_package_import(data=with_dataset({**package_files, "pages/en.json": json_bytes(pages)}))
+    assert not stored.exists() and not dataset_model().objects.exists()
+
     report = course_package_import(data=with_dataset(package_files))
     exercise = Exercise.objects.get(slug=report.exercises[0])
     (dataset,) = exercise.datasets.all()
