@@ -27,6 +27,10 @@ from courses.packaging.archive import MANIFEST, json_bytes, read_package, sha256
 from courses.packaging.datasets import dataset_model
 from tests.builders import quiz_fence, write_course
 
+# Every test needs the database, if only for the package the module builds once: pytest-django
+# sets up the test database only for a session that has a test marked so.
+pytestmark = pytest.mark.django_db
+
 REAL_COURSE = Path(__file__).resolve().parents[2] / "content" / "courses" / "first-steps-with-ai"
 SLUG = "shared-course"
 
@@ -148,7 +152,6 @@ def grades() -> dict[str, list[tuple[str, float, float, list[tuple[str, bool]]]]
     return results
 
 
-@pytest.mark.django_db
 @pytest.mark.kernel
 def test_round_trip_into_an_empty_site_gives_the_same_pages_and_grades(tmp_path):
     course = build_course(tmp_path / "content")
@@ -361,7 +364,6 @@ DAMAGED_PAGES = {
 }
 
 
-@pytest.mark.django_db
 @pytest.mark.parametrize("case", list(DAMAGED_PAGES), ids=list(DAMAGED_PAGES))
 def test_a_failure_while_importing_leaves_nothing_behind(package_files, case):
     slug, damage, message = DAMAGED_PAGES[case]
@@ -381,7 +383,6 @@ def test_a_failure_while_importing_leaves_nothing_behind(package_files, case):
     assert set(storage.listdir("original_images")[1]) == stored_before
 
 
-@pytest.mark.django_db
 def test_importing_a_course_the_site_already_has_is_refused(package_files, tmp_path):
     data = write_zip(package_files)
     course_package_import(data=data)
@@ -391,7 +392,6 @@ def test_importing_a_course_the_site_already_has_is_refused(package_files, tmp_p
     assert Page.objects.count() == pages
 
 
-@pytest.mark.django_db
 def test_commands_export_and_import(package_files, tmp_path, client):
     path = tmp_path / "in.zip"
     path.write_bytes(write_zip(package_files))
@@ -407,7 +407,6 @@ def test_commands_export_and_import(package_files, tmp_path, client):
     assert _manifest(out.read_bytes())["course"]["titles"]["fr"] == f"{SLUG} title [fr]"
 
 
-@pytest.mark.django_db
 def test_admin_downloads_a_course_package_and_imports_it_on_another_site(package_files, client, django_user_model):
     from allauth.mfa.models import Authenticator
     from django.urls import reverse
@@ -475,7 +474,6 @@ def test_an_exercise_reading_a_dataset_that_is_not_in_the_package_is_refused(pac
         read_package(with_dataset(package_files, listed=False))
 
 
-@pytest.mark.django_db
 @pytest.mark.skipif(dataset_model() is not None, reason="this site stores datasets")
 def test_a_package_with_datasets_is_refused_while_this_site_cannot_store_them(package_files):
     # Without the Dataset model (courses/packaging/datasets.py), exercises would lose their data.
@@ -486,7 +484,6 @@ def test_a_package_with_datasets_is_refused_while_this_site_cannot_store_them(pa
     assert not CoursePage.objects.exists() and not Exercise.objects.exists()
 
 
-@pytest.mark.django_db
 @pytest.mark.skipif(dataset_model() is None, reason="the Dataset model is not on this branch yet")
 def test_datasets_travel_with_their_exercises(package_files):
     from courses.datasets import stored_path
@@ -512,7 +509,6 @@ def test_datasets_travel_with_their_exercises(package_files):
     assert exported.read(entry["file"]) == HARVESTS and entry["source"] == "Survey of six seasons, example.org"
 
 
-@pytest.mark.django_db
 def test_published_pages_travel_as_published_and_unpublished_ones_as_their_latest_draft(package_files):
     course_package_import(data=write_zip(package_files))
     published = LessonPage.objects.get(slug="lesson-1-1", locale__language_code="en")
@@ -539,3 +535,16 @@ def test_published_pages_travel_as_published_and_unpublished_ones_as_their_lates
     course_package_import(data=data)
     imported = LessonPage.objects.get(slug="lesson-1-2", locale__language_code="fr")
     assert (imported.live, imported.get_latest_revision_as_object().title) == (False, "Brouillon")
+
+
+def test_encrypted_entries_and_oversized_images_are_refused(package_files, settings):
+    # zipfile cannot write an encrypted entry: set the "encrypted" bit in both of the entry's headers.
+    data = bytearray(raw_zip([("pages/en.json", b"[]")]))
+    data[6] |= 0x1  # the local file header's flags
+    data[data.index(b"PK\x01\x02") + 8] |= 0x1  # the central directory's
+    with pytest.raises(PackageError, match=r"pages/en\.json: encrypted entries are not allowed"):
+        read_package(bytes(data))
+
+    settings.WAGTAILIMAGES_MAX_IMAGE_PIXELS = 100
+    with pytest.raises(PackageError, match=r"images/.*-line-fit\.png: \d+×\d+ pixels is more than this site accepts"):
+        read_package(write_zip(package_files))
