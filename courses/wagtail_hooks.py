@@ -15,3 +15,6 @@ class ExerciseViewSet(SnippetViewSet):
 
 
 register_snippet(ExerciseViewSet)
+
+# Course packages: the "Download package" button and the import form (courses/packaging).
+from courses.packaging import admin_hooks  # noqa: E402, F401
