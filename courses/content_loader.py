@@ -411,6 +411,9 @@ class ContentLoader:
                 Collection.add_root(name="Root")
             with ref.path.open("rb") as handle:
                 image = Image(title=ref.path.stem.replace("-", " "), file=ImageFile(handle, name=ref.path.name))
+                # Only Wagtail's upload form fills file_hash and file_size; without them the lookup
+                # above never matches and every language's lesson adds the same picture again.
+                image._set_image_file_metadata()
                 image.save()
         return {"image": image.pk, "alt_text": ref.alt_text, "caption": ref.caption}
 
