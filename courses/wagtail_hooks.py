@@ -15,3 +15,6 @@ class ExerciseViewSet(SnippetViewSet):
 
 
 register_snippet(ExerciseViewSet)
+
+# The translation report (Reports > Translation progress) registers its own hooks.
+from courses import translation_admin  # noqa: E402, F401
