@@ -150,7 +150,9 @@ def test_a_field_that_splits_differently_in_the_translation_is_left_to_translate
 # -- PO download and upload ------------------------------------------------------------------------------
 
 
-def test_po_download_then_upload_changes_the_translated_page(tmp_path, staff_client):
+def test_po_download_then_upload_changes_the_translated_page(
+    tmp_path, staff_client, django_capture_on_commit_callbacks
+):
     build_course(tmp_path)
     translation = translation_of(lesson("en"), "fr")
     response = staff_client.get(reverse("wagtail_localize:download_pofile", args=[translation.pk]))
@@ -167,12 +169,14 @@ def test_po_download_then_upload_changes_the_translated_page(tmp_path, staff_cli
             reverse("wagtail_localize:upload_pofile", args=[translation.pk]), {"file": handle, "next": "/cms/"}
         )
     assert response.status_code == 302
-    translation.save_target(user=staff_client.user, publish=True)  # the editor's "Publish"
+    with django_capture_on_commit_callbacks(execute=True):  # wagtail-localize publishes on commit
+        translation.save_target(user=staff_client.user, publish=True)  # the editor's "Publish"
 
     french = lesson("fr")
     hints = next(block.value["hints"] for block in french.body if block.block_type == "exercise")
     assert [str(hint) for hint in hints] == ["<p>Commencez par la somme des carrés</p>"]
     assert "Combien font 2 + 2 ?" in str(french.body)  # the rest kept its translation
+    assert french.live and not french.has_unpublished_changes
 
 
 # -- stale translations ----------------------------------------------------------------------------------
@@ -260,3 +264,46 @@ def test_the_machine_translator_a_deployment_names_fills_only_what_is_missing(tm
     assert total == done
     made = StringTranslation.objects.get(locale=translation.target_locale, translation_of__data="What is 2 + 2?")
     assert made.data == "[fr] What is 2 + 2?" and made.translation_type == StringTranslation.TRANSLATION_TYPE_MACHINE
+
+
+# -- exercise texts per language on the learner's page ----------------------------------------------------
+
+
+def test_the_exercise_shows_the_pages_language_and_falls_back_to_the_source_text(
+    tmp_path, client, django_user_model, django_capture_on_commit_callbacks
+):
+    build_course(tmp_path)
+    english, french, arabic = lesson("en"), lesson("fr"), lesson("ar")
+    assert "Écrivez <code>mean_square(xs)</code>" in client.get(french.url).content.decode()
+    assert "Write <code>mean_square(xs)</code>" in client.get(english.url).content.decode()
+    assert (
+        arabic.alias_of_id == english.pk
+        and "Write <code>mean_square(xs)</code>" in client.get(arabic.url).content.decode()
+    )
+
+    # A translator translates the exercise's title and hint into Arabic (PO upload) but not yet its
+    # instructions, and publishes: the untranslated instructions show in English.
+    source = TranslationSource.objects.get(object_id=english.translation_key, locale=english.locale)
+    translation = Translation.objects.create(source=source, target_locale=arabic.locale)
+    po = translation.export_po()
+    for entry in po:
+        entry.msgstr = {"Mean square [en]": "متوسط المربعات", "Add the squares first": "اجمع المربعات أولا"}.get(
+            entry.msgid, ""
+        )
+    translation.import_po(po)
+    with django_capture_on_commit_callbacks(execute=True):  # wagtail-localize publishes on commit
+        translation.save_target(publish=True)
+
+    arabic = lesson("ar")
+    assert arabic.alias_of_id is None
+    page = client.get(arabic.url).content.decode()
+    assert "متوسط المربعات" in page and "Write <code>mean_square(xs)</code>" in page
+    # Code, tests and points are the one shared exercise; the hint comes in the page's language.
+    exercise = Exercise.objects.get()
+    assert {block.value["exercise"].pk for block in arabic.body if block.block_type == "exercise"} == {exercise.pk}
+    learner = django_user_model.objects.create_user("learner", "learner@example.org", "x" * 12)
+    client.force_login(learner)
+    reply = client.post(
+        f"/ar/learning/exercises/{exercise.pk}/hints/", {"lesson": arabic.pk}, HTTP_ACCEPT="application/json"
+    ).json()
+    assert reply["html"] == ["<p>اجمع المربعات أولا</p>"]
