@@ -9,7 +9,10 @@ from django.views.generic import TemplateView
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet
 
+from courses.exercise_texts import ExerciseText
 from courses.translation_status import translation_completeness
 
 
@@ -41,3 +44,16 @@ def register_translation_progress_menu_item() -> MenuItem:
     return MenuItem(
         _("Translation progress"), reverse("translation_progress"), icon_name="site", name="translation-progress"
     )
+
+
+class ExerciseTextViewSet(SnippetViewSet):
+    """Exercise texts under Snippets, where wagtail-localize offers "Translate" on each."""
+
+    model = ExerciseText
+    icon = "code"
+    list_display = ["title", "exercise", "locale"]
+    list_filter = ["locale"]
+    search_fields = ["title"]
+
+
+register_snippet(ExerciseTextViewSet)

@@ -2,6 +2,8 @@
 round trip, completeness and stale translations in the report, the machine-translation hook, and
 exercise texts per language on the learner's page."""
 
+import io
+import json
 import shutil
 from pathlib import Path
 
@@ -307,3 +309,62 @@ def test_the_exercise_shows_the_pages_language_and_falls_back_to_the_source_text
         f"/ar/learning/exercises/{exercise.pk}/hints/", {"lesson": arabic.pk}, HTTP_ACCEPT="application/json"
     ).json()
     assert reply["html"] == ["<p>اجمع المربعات أولا</p>"]
+
+
+def test_notebook_text_cells_are_translated_as_exercise_texts_and_shown_per_language(
+    tmp_path, client, django_capture_on_commit_callbacks
+):
+    from courses.exercise_texts import ExerciseText
+    from courses.exercises import exercise_create_or_update
+    from tests.builders import exercise_notebook
+
+    write_course(tmp_path, modules=1, lessons_per_module=1, languages=("en", "fr"))
+    load_content(tmp_path)
+    exercise = exercise_create_or_update(
+        slug="mean-square", title="Mean square", raw_notebook=json.dumps(exercise_notebook())
+    )
+    source = ExerciseText.objects.get(exercise=exercise)  # made from the notebook when it was saved
+    assert source.locale.language_code == "en" and source.title == "Mean square"
+    assert next(block.value for block in source.cells).startswith("# Mean square\nWrite `mean_square(xs)`")
+    # The lesson's block has no instructions of its own: the notebook's cells are shown.
+    for page in LessonPage.objects.filter(locale__language_code__in=["en", "fr"]):
+        page.body.append(("exercise", {"exercise": exercise, "title": "", "instructions": "", "hints": []}))
+        page.save_revision().publish()
+
+    # Translate the snippet with wagtail-localize: its first cell only (a PO file for its Translation).
+    text_source, _created = TranslationSource.get_or_create_from_instance(source)
+    translation = Translation.objects.create(source=text_source, target_locale=lesson("fr").locale)
+    po = translation.export_po()
+    for entry in po:
+        if entry.msgid.startswith("# Mean square"):
+            entry.msgstr = "# Moyenne des carrés\nÉcrivez `mean_square(xs)`."
+        elif entry.msgid == "Mean square":
+            entry.msgstr = "Moyenne des carrés"
+    translation.import_po(po)
+    with django_capture_on_commit_callbacks(execute=True):
+        translation.save_target(publish=True)
+    assert ExerciseText.objects.get(exercise=exercise, locale__language_code="fr").exercise_id == exercise.pk
+
+    french = client.get(lesson("fr").url).content.decode()
+    assert "Moyenne des carrés" in french and "<h1>Moyenne des carrés</h1>" in french
+    assert "sum</code> and <code>len</code> are enough" in french  # an untranslated cell: English
+    english = client.get(lesson("en").url).content.decode()
+    assert "Write <code>mean_square(xs)</code>" in english and "Moyenne" not in english
+
+
+def test_sync_translations_registers_a_site_loaded_before_and_is_idempotent(tmp_path):
+    from django.core.management import call_command
+
+    from courses.exercise_texts import ExerciseText
+
+    build_course(tmp_path)
+    # As on a site whose courses were loaded before the loader registered anything.
+    TranslationSource.objects.all().delete()
+    ExerciseText.objects.all().delete()
+    call_command("sync_translations", stdout=io.StringIO())
+    french = language(course_translation_completeness(course=CoursePage.objects.get(locale__language_code="en")), "fr")
+    assert french.percent == 100 and french.pages_translated == 3
+    assert ExerciseText.objects.filter(exercise=Exercise.objects.get(), locale__language_code="en").exists()
+    counts = (TranslationSource.objects.count(), Translation.objects.count(), StringTranslation.objects.count())
+    call_command("sync_translations", stdout=io.StringIO())
+    assert (TranslationSource.objects.count(), Translation.objects.count(), StringTranslation.objects.count()) == counts
