@@ -58,15 +58,54 @@ class CourseCompleteness:
     source_language: str
     source_language_name: str
     languages: list[LanguageCompleteness]
-    #: Source pages wagtail-localize has no texts of yet (made in the admin, never submitted for
-    #: translation); their segments are counted, from the page itself.
-    unregistered: list[Page] = field(default_factory=list)
+    #: Source pages (and exercise texts) wagtail-localize has no texts of yet (made in the admin, never
+    #: submitted for translation); their segments are counted from the objects themselves.
+    unregistered: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class _Translatable:
+    """A page or exercise text of the course, in its source language."""
+
+    key: uuid.UUID
+    title: str
+    instance: Any
+    #: When the source last changed as learners see it (published; the notebook saved).
+    changed_at: datetime | None
+    is_page: bool
+
+
+@dataclass
+class _Target:
+    title: str
+    edit_url: str
+    #: False for an alias, which shows the source text.
+    is_translated: bool
 
 
 def course_translation_completeness(*, course: Page) -> CourseCompleteness:
-    """How complete each language of ``course`` (a source-language course page) is, and what is stale."""
+    """How complete each language of ``course`` (a source-language course page) is, and what is stale.
+
+    Counts every page of the course and the texts of the exercises its lessons show from the notebook
+    (an exercise block without instructions of its own).
+    """
     pages = [course, *Page.objects.descendant_of(course).filter(locale_id=course.locale_id).order_by("path")]
-    keys = [page.translation_key for page in pages]
+    items = [_Translatable(page.translation_key, page.title, page, page.last_published_at, True) for page in pages]
+    targets: dict[tuple[uuid.UUID, int], _Target] = {
+        (row["translation_key"], row["locale_id"]): _Target(
+            row["title"], reverse("wagtailadmin_pages:edit", args=[row["id"]]), row["alias_of_id"] is None
+        )
+        for row in Page.objects.filter(translation_key__in=[item.key for item in items])
+        .exclude(locale_id=course.locale_id)
+        .values("id", "title", "translation_key", "locale_id", "alias_of_id")
+    }
+    for text in _exercise_texts(course, pages):
+        if text.locale_id == course.locale_id:
+            items.append(_Translatable(text.translation_key, text.title, text, text.exercise.updated_at, False))
+        else:
+            edit_url = reverse("wagtailsnippets_courses_exercisetext:edit", args=[text.pk])
+            targets[(text.translation_key, text.locale_id)] = _Target(text.title, edit_url, True)
+    keys = [item.key for item in items]
     sources = {
         source.object_id: source
         for source in TranslationSource.objects.filter(object_id__in=keys, locale_id=course.locale_id)
@@ -83,12 +122,6 @@ def course_translation_completeness(*, course: Page) -> CourseCompleteness:
     ).values_list("translation_of_id", "context_id", "locale_id"):
         translated.add((string_id, context_id, locale_id))
         contexts_translated.add((context_id, locale_id))
-    targets: dict[tuple[uuid.UUID, int], dict[str, Any]] = {
-        (row["translation_key"], row["locale_id"]): row
-        for row in Page.objects.filter(translation_key__in=keys)
-        .exclude(locale_id=course.locale_id)
-        .values("id", "title", "translation_key", "locale_id", "alias_of_id")
-    }
     translations = set(
         Translation.objects.filter(source__in=sources.values(), enabled=True).values_list(
             "source_id", "target_locale_id"
@@ -96,8 +129,7 @@ def course_translation_completeness(*, course: Page) -> CourseCompleteness:
     )
     locales = {locale.language_code: locale for locale in Locale.objects.all()}
     names = dict(settings.LANGUAGES)
-    unregistered = [page for page in pages if page.translation_key not in sources]
-    unregistered_counts = {page.pk: _count_string_segments(page) for page in unregistered}
+    unregistered_counts = {item.key: _count_string_segments(item.instance) for item in items if item.key not in sources}
 
     languages = []
     for code, _name in settings.LANGUAGES:
@@ -105,18 +137,19 @@ def course_translation_completeness(*, course: Page) -> CourseCompleteness:
         if locale is None or locale.pk == course.locale_id:
             continue
         language = LanguageCompleteness(code=code, name=names[code])
-        for page in pages:
-            target = targets.get((page.translation_key, locale.pk))
-            is_translated = target is not None and target["alias_of_id"] is None
-            language.pages += 1
-            language.pages_translated += int(is_translated)
-            source = sources.get(page.translation_key)
+        for item in items:
+            target = targets.get((item.key, locale.pk))
+            is_translated = target is not None and target.is_translated
+            if item.is_page:
+                language.pages += 1
+                language.pages_translated += int(is_translated)
+            source = sources.get(item.key)
             if source is None:
-                language.segments += unregistered_counts[page.pk]
+                language.segments += unregistered_counts[item.key]
                 continue
             segments = segments_by_source[source.pk]
             language.segments += len(segments)
-            if not is_translated:
+            if target is None or not is_translated:
                 continue
             done = sum(1 for string_id, context_id in segments if (string_id, context_id, locale.pk) in translated)
             language.translated += done
@@ -126,15 +159,15 @@ def course_translation_completeness(*, course: Page) -> CourseCompleteness:
                 if (string_id, context_id, locale.pk) not in translated
                 and (context_id, locale.pk) in contexts_translated
             )
-            edited = page.last_published_at if _edited_after(page.last_published_at, source.last_updated_at) else None
+            edited = item.changed_at if _edited_after(item.changed_at, source.last_updated_at) else None
             if (source.pk, locale.pk) in translations and (edited or outdated):
                 language.stale.append(
                     StaleTranslation(
-                        source_title=page.title,
-                        target_title=target["title"],
+                        source_title=item.title,
+                        target_title=target.title,
                         source_edited_at=edited,
                         outdated_segments=outdated,
-                        edit_url=reverse("wagtailadmin_pages:edit", args=[target["id"]]),
+                        edit_url=target.edit_url,
                         sync_url=reverse("wagtail_localize:update_translations", args=[source.pk]),
                     )
                 )
@@ -144,8 +177,25 @@ def course_translation_completeness(*, course: Page) -> CourseCompleteness:
         source_language=course.locale.language_code,
         source_language_name=names.get(course.locale.language_code, course.locale.language_code),
         languages=languages,
-        unregistered=unregistered,
+        unregistered=[item.instance for item in items if item.key not in sources],
     )
+
+
+def _exercise_texts(course: Page, pages: list[Page]) -> list[Any]:
+    """The ExerciseText rows (every language) of the exercises whose notebook text the course's lessons
+    show: those in an exercise block without instructions of its own. Two queries."""
+    from courses.exercise_texts import ExerciseText
+    from courses.models import LessonPage
+
+    exercise_ids = set()
+    lessons = LessonPage.objects.filter(pk__in=[page.pk for page in pages], locale_id=course.locale_id)
+    for body in lessons.values_list("body", flat=True):
+        for block in body.raw_data:
+            if block["type"] == "exercise" and not block["value"].get("instructions"):
+                exercise_ids.add(block["value"].get("exercise"))
+    if not exercise_ids:
+        return []
+    return list(ExerciseText.objects.filter(exercise_id__in=exercise_ids).select_related("exercise"))
 
 
 def translation_completeness() -> list[CourseCompleteness]:
@@ -175,5 +225,6 @@ def _edited_after(published_at: datetime | None, synced_at: datetime | None) -> 
     return bool(published_at and synced_at and published_at > synced_at)
 
 
-def _count_string_segments(page: Page) -> int:
-    return sum(1 for segment in extract_segments(page.specific) if isinstance(segment, StringSegmentValue))
+def _count_string_segments(instance: Any) -> int:
+    instance = instance.specific if isinstance(instance, Page) else instance
+    return sum(1 for segment in extract_segments(instance) if isinstance(segment, StringSegmentValue))

@@ -333,6 +333,8 @@ def test_notebook_text_cells_are_translated_as_exercise_texts_and_shown_per_lang
 
     # Translate the snippet with wagtail-localize: its first cell only (a PO file for its Translation).
     text_source, _created = TranslationSource.get_or_create_from_instance(source)
+    course = CoursePage.objects.get(locale__language_code="en")
+    before = language(course_translation_completeness(course=course), "fr")
     translation = Translation.objects.create(source=text_source, target_locale=lesson("fr").locale)
     po = translation.export_po()
     for entry in po:
@@ -344,6 +346,10 @@ def test_notebook_text_cells_are_translated_as_exercise_texts_and_shown_per_lang
     with django_capture_on_commit_callbacks(execute=True):
         translation.save_target(publish=True)
     assert ExerciseText.objects.get(exercise=exercise, locale__language_code="fr").exercise_id == exercise.pk
+    # The report counts the exercise's texts with the course: title and first cell of three translated.
+    after = language(course_translation_completeness(course=course), "fr")
+    assert (after.segments, after.translated) == (before.segments, before.translated + 2)
+    assert StringSegment.objects.filter(source=text_source).count() == 3
 
     french = client.get(lesson("fr").url).content.decode()
     assert "Moyenne des carrés" in french and "<h1>Moyenne des carrés</h1>" in french
