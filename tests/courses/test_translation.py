@@ -374,3 +374,21 @@ def test_sync_translations_registers_a_site_loaded_before_and_is_idempotent(tmp_
     counts = (TranslationSource.objects.count(), Translation.objects.count(), StringTranslation.objects.count())
     call_command("sync_translations", stdout=io.StringIO())
     assert (TranslationSource.objects.count(), Translation.objects.count(), StringTranslation.objects.count()) == counts
+
+
+def test_the_report_costs_the_same_queries_whatever_the_course_size(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        course = CoursePage.objects.get(locale__language_code="en")
+        with CaptureQueriesContext(connection) as captured:
+            course_translation_completeness(course=course)
+        return len(captured)
+
+    build_course(tmp_path)
+    small = queries()
+    write_course(tmp_path, modules=2, lessons_per_module=2, languages=("en", "fr", "ar"))
+    load_content(tmp_path)
+    assert LessonPage.objects.filter(locale__language_code="en").count() == 4
+    assert queries() == small
