@@ -224,3 +224,7 @@ class Exercise(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# An exercise's translatable texts live in their own module (the notebook's cells per language).
+from courses.exercise_texts import ExerciseText  # noqa: E402, F401

@@ -16,5 +16,7 @@ class ExerciseViewSet(SnippetViewSet):
 
 register_snippet(ExerciseViewSet)
 
-# Course packages: the "Download package" button and the import form (courses/packaging).
+# Admin features that register their own hooks: the translation report (Reports > Translation
+# progress) and course packages (the "Download package" button and the import form).
+from courses import translation_admin  # noqa: E402, F401
 from courses.packaging import admin_hooks  # noqa: E402, F401
