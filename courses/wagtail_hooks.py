@@ -42,3 +42,9 @@ class DatasetViewSet(SnippetViewSet):
 
 
 register_snippet(DatasetViewSet)
+
+
+# Admin features that register their own hooks: the translation report (Reports > Translation
+# progress) and course packages (the "Download package" button and the import form).
+from courses import translation_admin  # noqa: E402, F401
+from courses.packaging import admin_hooks  # noqa: E402, F401

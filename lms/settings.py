@@ -6,6 +6,7 @@ DATABASE_URL, CELERY_BROKER_URL and CACHE_URL switch to PostgreSQL, Redis or Rab
 other change. See docs/operations.md for every variable.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -241,6 +242,15 @@ WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILEMBEDS_RESPONSIVE_HTML = True
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
+# Machine translation in wagtail-localize's translation editor: off unless a deployment names a
+# translator class (wagtail-localize's DeepL, Google, LibreTranslate or its own subclass of
+# wagtail_localize.machine_translators.base.BaseMachineTranslator) and its options as JSON. Off, no
+# text ever leaves the platform. See docs/translation.md.
+if os.environ.get("MACHINE_TRANSLATOR"):
+    WAGTAILLOCALIZE_MACHINE_TRANSLATOR = {
+        "CLASS": os.environ["MACHINE_TRANSLATOR"],
+        "OPTIONS": json.loads(os.environ.get("MACHINE_TRANSLATOR_OPTIONS") or "{}"),
+    }
 # Page caching for anonymous visitors: rendered lesson and catalog pages are kept this long at most;
 # publishing any page invalidates them at once (courses.page_cache).
 ANONYMOUS_PAGE_CACHE_SECONDS = int(os.environ.get("ANONYMOUS_PAGE_CACHE_SECONDS", "300"))

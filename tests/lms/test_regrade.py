@@ -189,3 +189,51 @@ def test_a_notebook_that_no_longer_parses_fails_the_result_instead_of_looping(dj
     submission.refresh_from_db()
     assert submission.score == 3.0  # kept
     app.control.purge()
+
+
+@pytest.mark.kernel
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_regrade_still_counts_each_submission_once(django_user_model, settings):
+    exercise = exercise_create_or_update(
+        slug="mean-square", title="Mean square", raw_notebook=json.dumps(exercise_notebook())
+    )
+    learner = django_user_model.objects.create_user("learner", "learner@example.org", "x" * 12)
+    slow = exercise_notebook("import time\ntime.sleep(6)\n" + RIGHT)
+    submission = Submission.objects.create(
+        user=learner,
+        exercise=exercise,
+        notebook=slow,
+        status="graded",
+        score=5.0,
+        max_score=7.0,
+        queued_at=timezone.now(),
+    )
+    app.control.purge()
+    doomed = Worker("regrade-doomed")
+    survivor = None
+    try:
+        regrade = services.regrade_start(exercise=exercise, started_by=None)
+        wait_for(lambda: Regrade.objects.get(pk=regrade.pk).status == Regrade.Status.RUNNING)
+        time.sleep(2)  # the worker has the submission in its sandbox, 4 s before it could finish
+        doomed.kill()
+        assert Regrade.objects.get(pk=regrade.pk).done == 0
+
+        survivor = Worker("regrade-survivor")
+        # Beat's sweep, run at once as if the limits had passed: the lost submission is sent again.
+        settings.GRADING_HARD_TIME_LIMIT = 0
+        settings.GRADING_LOST_AFTER_SECONDS = 0
+        assert requeue_stale_regrades() == 1
+        wait_for(lambda: Regrade.objects.get(pk=regrade.pk).status == Regrade.Status.FINISHED)
+        # The broker may also hand the dead worker's unacknowledged message to the survivor: counted once anyway.
+        time.sleep(1)
+    finally:
+        for worker in (doomed, survivor):
+            if worker is not None:
+                worker.stop()
+    regrade.refresh_from_db()
+    result = regrade.results.get()
+    why = f"verdict {result.new_verdict!r}, error {result.error!r}"  # a sandbox limit on a loaded machine shows here
+    assert (regrade.total, regrade.done, regrade.failed) == (1, 1, 0), why
+    assert (result.old_score, result.new_score, result.status) == (5.0, 7.0, RegradeResult.Status.REGRADED), why
+    submission.refresh_from_db()
+    assert submission.score == 7.0

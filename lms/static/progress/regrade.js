@@ -19,7 +19,7 @@
     rows.replaceChildren();
     (data.changes || []).forEach(function (change) {
       var row = document.createElement("tr");
-      cell(row, change.learner);
+      cell(row, change.learner).dir = "auto";  // names in any script, on a page in any direction
       cell(row, change.submitted_at);
       cell(row, change.old);
       cell(row, "→ " + change.new);
