@@ -6,12 +6,17 @@ from wagtail.models import GroupPagePermission
 from courses.models import CatalogPage
 
 INSTRUCTOR_PAGE_PERMISSIONS = ["add_page", "change_page", "publish_page"]
+#: Instructors bring exercises as notebooks; publishing still waits for the self-check (exercise_checks).
+INSTRUCTOR_EXERCISE_PERMISSIONS = ["add_exercise", "change_exercise", "publish_exercise"]
 
 
 def instructor_permissions_grant(*, group: Group) -> None:
-    """Let a group author pages under every language's catalog."""
+    """Let a group author pages under every language's catalog, and exercises."""
     permissions = Permission.objects.filter(
         content_type__app_label="wagtailcore", codename__in=INSTRUCTOR_PAGE_PERMISSIONS
+    )
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="courses", codename__in=INSTRUCTOR_EXERCISE_PERMISSIONS)
     )
     for catalog in CatalogPage.objects.all():
         for permission in permissions:

@@ -1,8 +1,11 @@
 """Exercises are snippets: instructors pick them in a lesson's exercise block."""
 
+from django.urls import path
+from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from courses import admin_views
 from courses.models import Exercise
 
 
@@ -12,6 +15,15 @@ class ExerciseViewSet(SnippetViewSet):
     list_display = ["title", "format", "max_score", "updated_at"]
     search_fields = ["title"]
     add_to_admin_menu = True
+    # Upload, self-check on save, publishing gated on the check: courses/admin_views.py.
+    edit_handler = admin_views.EXERCISE_EDIT_HANDLER
+    add_view_class = admin_views.ExerciseCreateView
+    edit_view_class = admin_views.ExerciseEditView
 
 
 register_snippet(ExerciseViewSet)
+
+
+@hooks.register("register_admin_urls")
+def exercise_check_urls() -> list:
+    return [path("exercises/checks/<int:check_id>/", admin_views.check_status, name="exercise_check_status")]
