@@ -149,6 +149,7 @@ def check_status(request: HttpRequest, check_id: int) -> JsonResponse:
             "status": check.status,
             "label": check.get_status_display(),
             "message": exercise_checks.check_message(check),
+            "detail": check.detail,
             "finished": check.status in exercise_checks.FINISHED,
             "passed": check.status == ExerciseCheckStatus.PASSED,
             "cell": check.cell,

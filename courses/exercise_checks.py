@@ -45,7 +45,7 @@ def exercise_check_for(*, exercise: Exercise) -> ExerciseCheck | None:
 
 
 def check_message(check: ExerciseCheck | None) -> str:
-    """The result in the reader's language, naming the cell and test at fault."""
+    """The result in the reader's language, naming the cell and test at fault (details: check.detail)."""
     if check is None:
         return _("This version has not been checked yet. Save it to start the check.")
     if check.status == ExerciseCheckStatus.PASSED:
@@ -57,23 +57,17 @@ def check_message(check: ExerciseCheck | None) -> str:
     where = _("cell %(cell)s") % {"cell": check.cell} if check.cell is not None else _("the notebook")
     test = check.test
     messages = {
-        "invalid": _("The notebook cannot be read: %(detail)s"),
+        "invalid": _("The notebook cannot be read."),
         "no-tests": _("The notebook has no autograded test."),
         "solution-fails": _("The solution fails test %(test)s in %(where)s."),
         "starter-passes": _(
             "The starter code in %(where)s already passes every test: learners would have nothing to do."
         ),
         "leak": _("The learner version would show a solution or hidden test from %(where)s."),
-        "sandbox": _("The sandbox could not run the check: %(detail)s"),
+        "sandbox": _("The sandbox could not run the check."),
     }
-    message = messages.get(check.problem, _("The check failed in %(where)s.")) % {
-        "where": where,
-        "test": test or "?",
-        "detail": check.detail,
-    }
-    if check.detail and check.problem not in ("invalid", "sandbox"):
-        message = f"{message} {check.detail}"
-    return message
+    # The engine's own words (check.detail) are shown apart, left to right, as code.
+    return messages.get(check.problem, _("The check failed in %(where)s.")) % {"where": where, "test": test or "?"}
 
 
 def exercise_publish_refusal(*, exercise: Exercise) -> str:
@@ -85,9 +79,10 @@ def exercise_publish_refusal(*, exercise: Exercise) -> str:
         return _("Publishing waits for the self-check of this version to pass. %(state)s") % {
             "state": check_message(check)
         }
-    return _("This version cannot be published until its self-check passes. %(reason)s") % {
-        "reason": check_message(check)
-    }
+    reason = check_message(check)
+    if check.detail:
+        reason = f"{reason} ({check.detail.splitlines()[0][:300]})"
+    return _("This version cannot be published until its self-check passes. %(reason)s") % {"reason": reason}
 
 
 # -- writes --------------------------------------------------------------------------------------

@@ -198,6 +198,7 @@ class Exercise(DraftStateMixin, RevisionMixin, PreviewableMixin, models.Model):
 
     class Meta:
         verbose_name = _("exercise")
+        verbose_name_plural = _("exercises")
         ordering = ["title"]
 
     def __str__(self) -> str:

@@ -236,6 +236,8 @@ MFA_TOTP_ISSUER = "OpenCapacity"
 # Wagtail
 WAGTAIL_SITE_NAME = "OpenCapacity"
 WAGTAILADMIN_BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
+# The admin would fetch each user's avatar from gravatar.com: nothing leaves the platform.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILEMBEDS_RESPONSIVE_HTML = True
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024

@@ -1,17 +1,20 @@
 // Polls the self-check of the exercise version in the admin form until it is final, so its result
 // appears without a reload. A static file: no inline script anywhere.
-(function () {
+function startExerciseCheckPolling() {
   "use strict";
   const box = document.querySelector("[data-exercise-check][data-status-url]");
   if (!box) return;
   const label = box.querySelector(".exercise-check__label strong");
   const message = box.querySelector(".exercise-check__message");
+  const detail = box.querySelector(".exercise-check__detail");
   let delay = 1000;
 
   function show(state) {
     box.dataset.status = state.status;
     label.textContent = state.label;
     message.textContent = state.message;
+    detail.textContent = state.detail;
+    detail.hidden = !state.detail;
   }
 
   function poll() {
@@ -28,4 +31,11 @@
   }
 
   if (!["passed", "failed", "error"].includes(box.dataset.status)) poll();
-})();
+}
+
+// The admin may load panel media in the head, before the form exists.
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", startExerciseCheckPolling);
+} else {
+  startExerciseCheckPolling();
+}
