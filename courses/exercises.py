@@ -29,6 +29,10 @@ def parse_instructor_notebook(raw: bytes | str, fmt: str = "auto") -> tuple[dict
 
 @transaction.atomic
 def exercise_create_or_update(*, slug: str, title: str, raw_notebook: bytes | str, fmt: str = "auto") -> Exercise:
+    """Write the live exercise at once, with no self-check: for tests and benchmarks only.
+
+    Instructors' notebooks go through `exercise_import` (a draft, checked before it is published).
+    """
     notebook, detected, parsed = parse_instructor_notebook(raw_notebook, fmt)
     exercise, _created = Exercise.objects.update_or_create(
         slug=slug,

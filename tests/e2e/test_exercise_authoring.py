@@ -1,6 +1,10 @@
 """An instructor brings a notebook in the admin, in English then Arabic, with a real grading worker:
 the upload's self-check fails and the failure appears without a reload naming the cell, publishing
-is refused, the fixed notebook passes and is published."""
+is refused, the fixed notebook passes and is published.
+
+This is also the test of the check's Celery path: the worker (tests/workers.py) consumes only
+queue `grading`, so a check task routed anywhere else would never finish here.
+"""
 
 import json
 
