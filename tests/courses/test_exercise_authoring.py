@@ -160,6 +160,7 @@ def test_a_lesson_does_not_serve_an_exercise_never_published(course, client):
     lesson.save_revision().publish()
     html = client.get(lesson.url).content.decode()
     assert "This exercise is not available yet" in html and "answer:" not in html
+    assert client.get(reverse("exercise_notebook", args=[exercise.pk])).status_code == 404
 
 
 def test_content_notebooks_are_live_and_recorded_as_covered_by_the_content_tests(tmp_path):
