@@ -16,7 +16,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from courses.exercise_checks import ExerciseNotChecked, exercise_check_finish, exercise_check_for, notebook_hash
+from courses.exercise_checks import (
+    ExerciseNotChecked,
+    exercise_check_finish,
+    exercise_check_for,
+    exercise_check_request,
+    notebook_hash,
+)
 from courses.exercises import MAX_NOTEBOOK_BYTES, exercise_import
 from courses.models import Exercise, ExerciseCheck, ExerciseCheckStatus, LessonPage
 from lms.accounts import services as accounts
@@ -173,6 +179,42 @@ def test_content_notebooks_are_live_and_recorded_as_covered_by_the_content_tests
     assert exercise.live and not exercise.has_unpublished_changes
     assert (check.status, check.checked_by) == (ExerciseCheckStatus.PASSED, "content tests")
     assert check.notebook_hash == notebook_hash(notebook=exercise.notebook, fmt=exercise.format)
+
+
+# -- the task --------------------------------------------------------------------------------------
+def test_the_check_task_runs_on_the_grading_queue_within_celery_limits():
+    from courses.tasks import check_exercise
+
+    # That the queue takes effect is proven by tests/e2e/test_exercise_authoring.py, whose worker
+    # consumes nothing but `grading`.
+    assert check_exercise.queue == "grading"
+    assert check_exercise.acks_late and check_exercise.soft_time_limit < check_exercise.time_limit
+
+
+def test_the_check_task_is_idempotent_and_fails_closed_without_a_sandbox(course, settings):
+    from courses.tasks import check_exercise
+    from lms.progress import grading
+
+    exercise, _created = exercise_import(slug="ms", raw_notebook=json.dumps(exercise_notebook()))
+    check = exercise_check_for(exercise=exercise)
+    check_exercise.run(check.pk + 1000)  # gone: nothing happens
+
+    settings.SANDBOX_BWRAP = "/nonexistent/bwrap"
+    grading.shutdown()
+    try:
+        check_exercise.run(check.pk)
+    finally:
+        grading.shutdown()
+    check.refresh_from_db()
+    assert (check.status, check.problem) == (ExerciseCheckStatus.ERROR, "sandbox")
+    assert "bubblewrap not found" in check.detail
+    finished_at = check.finished_at
+
+    # A re-delivered message for a finished check changes nothing; the next save asks again.
+    check_exercise.run(check.pk)
+    check.refresh_from_db()
+    assert check.finished_at == finished_at
+    assert exercise_check_request(exercise=exercise).status == ExerciseCheckStatus.QUEUED
 
 
 # -- the admin -------------------------------------------------------------------------------------
