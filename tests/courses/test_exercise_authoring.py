@@ -292,7 +292,10 @@ def test_the_preview_shows_the_learner_version_without_solutions_or_hidden_tests
     exercise, _created = exercise_import(slug="ms", raw_notebook=json.dumps(exercise_notebook()))
     preview_url = reverse("wagtailsnippets_courses_exercise:preview_on_edit", args=[exercise.pk])
     assert instructor.post(preview_url, {"title": "Mean square", "slug": "ms"}).json()["is_valid"]
-    html = instructor.get(preview_url).content.decode()
+    response = instructor.get(preview_url)
+    # The admin shows the preview in an iframe: the strict policy must let the admin frame it.
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
+    html = response.content.decode()
     assert 'name="answer:answer"' in html and "NotImplementedError" in html
     assert "sum(x * x for x in xs)" not in html  # the solution
     assert "1.625" not in html and "12.5" not in html  # hidden tests

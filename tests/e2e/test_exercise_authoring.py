@@ -112,4 +112,12 @@ def test_upload_failed_check_fix_and_publish(page, live_server, instructor, work
     exercise = Exercise.objects.get()
     assert exercise.live and not exercise.has_unpublished_changes
     assert "sum(x * x for x in xs)" in json.dumps(exercise.notebook)  # the fixed solution is what went live
+
+    # The preview panel: the learner version, as the lesson's exercise block renders it.
+    page.goto(live_server.url + reverse("wagtailsnippets_courses_exercise:edit", args=[exercise.pk]))
+    page.locator("[data-side-panel-toggle='preview']").click()
+    preview = page.frame_locator("iframe#w-preview-iframe")
+    preview.locator(".exercise textarea.code-editor").first.wait_for(state="attached")
+    assert "sum(x * x" not in preview.locator(".exercise").inner_text()
+    screenshot("authoring/exercise-preview-ar")
     assert page.outside_requests == []
