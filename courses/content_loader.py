@@ -4,6 +4,9 @@ Every page built from a file remembers a hash of what it was built from (content
 page is saved and published only when that hash changes, so loading twice changes nothing and
 editing one file changes one page. A language with no file for a page gets an alias of the
 source-language page, which the page templates mark as not translated yet.
+
+After each course is built, its pages are registered with wagtail-localize (courses/translation.py),
+so the translations made as files can be completed, updated and checked in the admin.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,10 +35,14 @@ from courses.content_format import (
     parse_lesson,
 )
 from courses.models import CatalogPage, CoursePage, Exercise, LessonPage, Level, ModulePage, Topic
+from courses.translation import course_translations_sync, pages_translations_sync, stream_with_block_ids_of
 
 logger = logging.getLogger(__name__)
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
+# Part of every lesson's hash: a change in how lessons are stored rebuilds them once on the next load.
+# 2: exercise hints stored as ListBlock items with ids (translatable in wagtail-localize).
+LESSON_STORAGE_VERSION = 2
 
 
 @dataclass
@@ -56,6 +64,16 @@ def _hash(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+def _hint_items(ref: ExerciseRef) -> list[dict[str, Any]]:
+    """An exercise block's hints in Wagtail's ListBlock storage format, with ids: wagtail-localize offers
+    list items for translation only in this format. The ids derive from the notebook and the position,
+    so each hint has the same id in every language, as a translation made in the admin would."""
+    return [
+        {"type": "item", "value": hint, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"hint:{ref.notebook.name}:{n}"))}
+        for n, hint in enumerate(ref.hints)
+    ]
+
+
 def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -68,11 +86,14 @@ class ContentLoader:
         self._quiz_ids: dict[str, str] = {}
         #: Exercises imported in this run, by notebook path: every language refers to the same one.
         self.exercises: dict[Path, Exercise] = {}
+        #: Pages saved in this run: their wagtail-localize records are refreshed from them.
+        self.changed_page_ids: set[int] = set()
 
     # -- pages -------------------------------------------------------------------------------
 
     def _publish(self, page: Page, label: str, created: bool) -> None:
         page.save_revision().publish()
+        self.changed_page_ids.add(page.pk)
         (self.report.created if created else self.report.updated).append(label)
 
     def _upsert_child(
@@ -89,6 +110,7 @@ class ContentLoader:
             page.content_source_hash = source_hash
             parent.add_child(instance=page)
         else:
+            fields = self._with_block_ids_of(page, fields)
             for name, value in fields.items():
                 setattr(page, name, value)
             page.content_source_hash = source_hash
@@ -114,6 +136,7 @@ class ContentLoader:
                 self.report.unchanged += 1
                 return
         created = existing is None
+        fields = self._with_block_ids_of(source, fields)
         page = existing or source.copy_for_translation(locale, copy_parents=True)
         # An alias becomes a page of its own the first time its translation arrives.
         page.alias_of = None
@@ -121,6 +144,15 @@ class ContentLoader:
             setattr(page, name, value)
         page.content_source_hash = source_hash
         self._publish(page, label, created)
+
+    @staticmethod
+    def _with_block_ids_of(page: Page, fields: dict[str, Any]) -> dict[str, Any]:
+        """`fields` with the lesson body's blocks keeping the ids of `page`'s blocks (as stored), so the
+        translations wagtail-localize keeps per block survive a reload, and match across languages."""
+        if "body" not in fields:
+            return fields
+        stored = type(page).objects.get(pk=page.pk).body.get_prep_value()
+        return {**fields, "body": stream_with_block_ids_of(stored, fields["body"])}
 
     # -- the tree ----------------------------------------------------------------------------
 
@@ -133,7 +165,8 @@ class ContentLoader:
             sorted(path for path in courses_dir.iterdir() if path.is_dir()) if courses_dir.exists() else []
         ):
             with transaction.atomic():
-                self._load_course(course_dir, catalog)
+                course = self._load_course(course_dir, catalog)
+                course_translations_sync(course=course, changed_page_ids=self.changed_page_ids)
         return self.report
 
     def _load_catalog(self, texts: dict[str, Any]) -> CatalogPage:
@@ -164,6 +197,7 @@ class ContentLoader:
             text = texts.get(code)
             fields = {"title": text["title"], "intro": markdown_to_html(text.get("intro", ""))} if text else None
             self._upsert_translation(catalog, code, fields, _hash(fields), f"catalog [{code}]")
+        pages_translations_sync(pages=[catalog], changed_page_ids=self.changed_page_ids)
         return catalog
 
     @staticmethod
@@ -183,7 +217,7 @@ class ContentLoader:
             if old_root.content_type.model == "page" and old_root.depth == 2 and not old_root.get_children().exists():
                 old_root.delete()
 
-    def _load_course(self, course_dir: Path, catalog: CatalogPage) -> None:
+    def _load_course(self, course_dir: Path, catalog: CatalogPage) -> CoursePage:
         spec = load_yaml(course_dir / "course.yaml")
         slug = spec.get("slug") or course_dir.name
         source_code = spec.get("source_language", settings.LANGUAGE_CODE)
@@ -231,6 +265,7 @@ class ContentLoader:
 
         for module_spec in spec.get("modules") or []:
             self._load_module(course_dir, course, module_spec, source_code)
+        return course
 
     @staticmethod
     def _completion_fields(path: Path, completion: Any) -> dict[str, Any]:
@@ -338,7 +373,9 @@ class ContentLoader:
         image_hashes = [_file_hash(ref.path) for ref in parsed.images]
         exercises = {id(ref): self._exercise(ref, course_slug) for ref in parsed.exercises}
         # The exercises' ids are part of the hash: a re-created exercise re-links the lesson.
-        source_hash = _hash(path.read_text(encoding="utf-8"), image_hashes, [e.pk for e in exercises.values()])
+        source_hash = _hash(
+            path.read_text(encoding="utf-8"), image_hashes, [e.pk for e in exercises.values()], LESSON_STORAGE_VERSION
+        )
         body = []
         for block in parsed.blocks:
             if block["type"] == "image":
@@ -349,7 +386,7 @@ class ContentLoader:
                     "exercise": exercises[id(ref)].pk,
                     "title": ref.title,
                     "instructions": ref.instructions,
-                    "hints": ref.hints,
+                    "hints": _hint_items(ref),
                 }
                 block = {"type": "exercise", "value": value}
             body.append(block)
@@ -417,6 +454,9 @@ class ContentLoader:
                 Collection.add_root(name="Root")
             with ref.path.open("rb") as handle:
                 image = Image(title=ref.path.stem.replace("-", " "), file=ImageFile(handle, name=ref.path.name))
+                # Only Wagtail's upload form fills file_hash and file_size; without them the lookup
+                # above never matches and every language's lesson adds the same picture again.
+                image._set_image_file_metadata()
                 image.save()
         return {"image": image.pk, "alt_text": ref.alt_text, "caption": ref.caption}
 

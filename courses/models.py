@@ -34,6 +34,25 @@ class Level(models.TextChoices):
     ADVANCED = "advanced", _("Advanced")
 
 
+class Licence(models.TextChoices):
+    """Open licences a course can be shared under, by SPDX identifier (course packages carry it)."""
+
+    CC_BY_4_0 = "CC-BY-4.0", "CC BY 4.0"
+    CC_BY_SA_4_0 = "CC-BY-SA-4.0", "CC BY-SA 4.0"
+    CC_BY_NC_4_0 = "CC-BY-NC-4.0", "CC BY-NC 4.0"
+    CC_BY_NC_SA_4_0 = "CC-BY-NC-SA-4.0", "CC BY-NC-SA 4.0"
+    CC0_1_0 = "CC0-1.0", "CC0 1.0"
+
+
+LICENCE_URLS = {
+    Licence.CC_BY_4_0: "https://creativecommons.org/licenses/by/4.0/",
+    Licence.CC_BY_SA_4_0: "https://creativecommons.org/licenses/by-sa/4.0/",
+    Licence.CC_BY_NC_4_0: "https://creativecommons.org/licenses/by-nc/4.0/",
+    Licence.CC_BY_NC_SA_4_0: "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+    Licence.CC0_1_0: "https://creativecommons.org/publicdomain/zero/1.0/",
+}
+
+
 class ContentSourceMixin(models.Model):
     """Pages built from files in content/ remember a hash of their source, so reloading is idempotent.
 
@@ -97,6 +116,12 @@ class CoursePage(ContentSourceMixin, Page):
         validators=[MaxValueValidator(100)],
         help_text=_("Share of the course's quiz points (best attempt per quiz). Empty: no condition."),
     )
+    # Course packages (courses/packaging) carry these two, so a centre that imports a course knows
+    # what it may do with it and whom to credit.
+    licence = models.CharField(_("licence"), max_length=30, choices=Licence.choices, default=Licence.CC_BY_4_0)
+    authors = models.CharField(
+        _("authors"), max_length=300, blank=True, help_text=_("Credited as the licence asks: people or centres.")
+    )
 
     content_panels = [
         *Page.content_panels,
@@ -111,6 +136,7 @@ class CoursePage(ContentSourceMixin, Page):
             ],
             heading=_("Completion rule: all conditions must hold"),
         ),
+        MultiFieldPanel([FieldPanel("licence"), FieldPanel("authors")], heading=_("Sharing")),
     ]
     search_fields = [*Page.search_fields, index.SearchField("summary")]
     parent_page_types = ["courses.CatalogPage"]
@@ -122,6 +148,7 @@ class CoursePage(ContentSourceMixin, Page):
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context(request, *args, **kwargs)
         context["outline"] = selectors.course_outline(course=self, user=request.user)
+        context["licence_url"] = LICENCE_URLS.get(self.licence, "")
         return context
 
 
@@ -264,3 +291,7 @@ class ExerciseCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exercise_id}:{self.notebook_hash[:12]} {self.status}"
+
+
+# An exercise's translatable texts live in their own module (the notebook's cells per language).
+from courses.exercise_texts import ExerciseText  # noqa: E402, F401

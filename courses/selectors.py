@@ -280,7 +280,9 @@ def exercise_view(
     they revealed and their own last attempts. At most four queries for a logged-in learner, none otherwise.
 
     ``title``, ``instructions`` and ``hints`` are the lesson block's, in the page's language. When
-    the block has instructions, the notebook's own text cells (in the source language) are left out.
+    the block has instructions, the notebook's own text cells (in the source language) are left out;
+    otherwise they are shown in the page's language where translated (courses/exercise_texts.py, one
+    more query).
     """
     from courses.blocks import highlight_code
     from courses.content_format import markdown_to_html
@@ -290,6 +292,12 @@ def exercise_view(
 
     hints = hints or []
     release = exercise_release(exercise)
+    texts = None
+    if not instructions:
+        from courses.exercise_texts import exercise_texts_for
+
+        texts = exercise_texts_for(exercise=exercise, locale_id=getattr(lesson, "locale_id", None))
+    translated_cells = iter(texts[1] if texts else [])
     logged_in = user is not None and user.is_authenticated
     latest = latest_answers(user=user, exercise=exercise) if logged_in else {}
     cells = []
@@ -298,6 +306,7 @@ def exercise_view(
         key = answer_key(cell)
         if cell["cell_type"] == "markdown" and not key:
             if not instructions:
+                source = next(translated_cells, None) or source
                 cells.append(ExerciseCellView(kind="text", html=safe_html(markdown_to_html(source))))
         elif key:
             cells.append(ExerciseCellView(kind="answer", code=latest.get(key, source), key=key, starter=source))
@@ -316,7 +325,7 @@ def exercise_view(
         cells=cells,
         attempts=attempts,
         best_score=best,
-        title=title or exercise.title,
+        title=title or (texts[0] if texts else "") or exercise.title,
         instructions=instructions or None,
         hints=hints[:revealed],
         hint_total=len(hints),

@@ -6,8 +6,9 @@ from wagtail.models import GroupPagePermission
 from courses.models import CatalogPage
 
 INSTRUCTOR_PAGE_PERMISSIONS = ["add_page", "change_page", "publish_page"]
-#: Instructors bring exercises as notebooks; publishing still waits for the self-check (exercise_checks).
-INSTRUCTOR_EXERCISE_PERMISSIONS = ["add_exercise", "change_exercise", "publish_exercise"]
+# Exercises are snippets: instructors bring them as notebooks (publishing waits for the self-check,
+# courses/exercise_checks.py), see them and their analytics, and regrade after fixing a test.
+INSTRUCTOR_EXERCISE_PERMISSIONS = ["view_exercise", "add_exercise", "change_exercise", "publish_exercise"]
 
 
 def instructor_permissions_grant(*, group: Group) -> None:
@@ -15,9 +16,9 @@ def instructor_permissions_grant(*, group: Group) -> None:
     permissions = Permission.objects.filter(
         content_type__app_label="wagtailcore", codename__in=INSTRUCTOR_PAGE_PERMISSIONS
     )
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label="courses", codename__in=INSTRUCTOR_EXERCISE_PERMISSIONS)
-    )
     for catalog in CatalogPage.objects.all():
         for permission in permissions:
             GroupPagePermission.objects.get_or_create(group=group, page=catalog, permission=permission)
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="courses", codename__in=INSTRUCTOR_EXERCISE_PERMISSIONS)
+    )

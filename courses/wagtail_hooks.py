@@ -27,3 +27,9 @@ register_snippet(ExerciseViewSet)
 @hooks.register("register_admin_urls")
 def exercise_check_urls() -> list:
     return [path("exercises/checks/<int:check_id>/", admin_views.check_status, name="exercise_check_status")]
+
+
+# Admin features that register their own hooks: the translation report (Reports > Translation
+# progress) and course packages (the "Download package" button and the import form).
+from courses import translation_admin  # noqa: E402, F401
+from courses.packaging import admin_hooks  # noqa: E402, F401

@@ -6,6 +6,7 @@ DATABASE_URL, CELERY_BROKER_URL and CACHE_URL switch to PostgreSQL, Redis or Rab
 other change. See docs/operations.md for every variable.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -236,11 +237,20 @@ MFA_TOTP_ISSUER = "OpenCapacity"
 # Wagtail
 WAGTAIL_SITE_NAME = "OpenCapacity"
 WAGTAILADMIN_BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
-# The admin would fetch each user's avatar from gravatar.com: nothing leaves the platform.
+# No Gravatar in the admin: it would send a hash of each staff member's e-mail to a third party.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILEMBEDS_RESPONSIVE_HTML = True
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
+# Machine translation in wagtail-localize's translation editor: off unless a deployment names a
+# translator class (wagtail-localize's DeepL, Google, LibreTranslate or its own subclass of
+# wagtail_localize.machine_translators.base.BaseMachineTranslator) and its options as JSON. Off, no
+# text ever leaves the platform. See docs/translation.md.
+if os.environ.get("MACHINE_TRANSLATOR"):
+    WAGTAILLOCALIZE_MACHINE_TRANSLATOR = {
+        "CLASS": os.environ["MACHINE_TRANSLATOR"],
+        "OPTIONS": json.loads(os.environ.get("MACHINE_TRANSLATOR_OPTIONS") or "{}"),
+    }
 # Page caching for anonymous visitors: rendered lesson and catalog pages are kept this long at most;
 # publishing any page invalidates them at once (courses.page_cache).
 ANONYMOUS_PAGE_CACHE_SECONDS = int(os.environ.get("ANONYMOUS_PAGE_CACHE_SECONDS", "300"))
@@ -250,12 +260,18 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DI
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"lms.progress.tasks.grade_submission": {"queue": "grading"}}
+CELERY_TASK_ROUTES = {
+    "lms.progress.tasks.grade_submission": {"queue": "grading"},
+    # Regrades run in the sandbox too (docs/instructor-analytics.md).
+    "lms.progress.tasks.regrade_dispatch": {"queue": "grading"},
+    "lms.progress.tasks.regrade_submission": {"queue": "grading"},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-submissions": {"task": "lms.progress.tasks.requeue_stale_submissions", "schedule": 60.0},
+    "requeue-stale-regrades": {"task": "lms.progress.tasks.requeue_stale_regrades", "schedule": 60.0},
     # Dashboards read rollups only: recent months every 15 minutes, everything nightly (docs/insights.md).
     "refresh-insights": {"task": "lms.insights.tasks.refresh_insights", "schedule": 900.0},
     "rebuild-insights": {"task": "lms.insights.tasks.rebuild_insights", "schedule": 86400.0},

@@ -147,3 +147,72 @@ class QuizAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.quiz_id}: {self.score}/{self.max_score}"
+
+
+class Regrade(models.Model):
+    """An instructor regrades every graded Submit of an exercise with its current notebook, typically
+    after fixing a test. Each submission's old and new score is a RegradeResult; the counters feed the
+    admin's progress bar (lms.progress.services, "regrades")."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+
+    exercise = models.ForeignKey("courses.Exercise", on_delete=models.CASCADE, related_name="regrades")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # The notebook graded against, as a SHA-256 of its JSON: which version of the tests gave the new scores.
+    notebook_sha256 = models.CharField(max_length=64)
+    total = models.PositiveIntegerField(_("submissions"))
+    done = models.PositiveIntegerField(_("regraded"), default=0)
+    failed = models.PositiveIntegerField(_("could not be regraded"), default=0)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Two regrades of one exercise at once would race for the same submissions.
+            models.UniqueConstraint(
+                fields=["exercise"], condition=models.Q(status__in=["queued", "running"]), name="one_active_regrade"
+            )
+        ]
+        verbose_name = _("regrade")
+
+    def __str__(self) -> str:
+        return f"regrade {self.pk} of exercise {self.exercise_id} ({self.status})"
+
+
+class RegradeResult(models.Model):
+    """One submission in a regrade: its score before and after. The status moves pending -> queued ->
+    regraded (or failed) exactly once, by a conditional UPDATE, so a re-delivered task counts nothing twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        QUEUED = "queued", _("Queued")
+        REGRADED = "regraded", _("Regraded")
+        FAILED = "failed", _("Failed")
+
+    regrade = models.ForeignKey(Regrade, on_delete=models.CASCADE, related_name="results")
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="regrade_results")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    old_score = models.FloatField(null=True, blank=True)
+    old_max_score = models.FloatField(null=True, blank=True)
+    old_verdict = models.CharField(max_length=40, blank=True)
+    new_score = models.FloatField(null=True, blank=True)
+    new_max_score = models.FloatField(null=True, blank=True)
+    new_verdict = models.CharField(max_length=40, blank=True)
+    # Why this submission could not be regraded (an infrastructure failure), for operators.
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["regrade", "submission"], name="one_result_per_submission")]
+        indexes = [models.Index(fields=["regrade", "status"])]
+        verbose_name = _("regrade result")
+
+    def __str__(self) -> str:
+        return f"{self.submission_id}: {self.old_score} -> {self.new_score}"

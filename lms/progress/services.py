@@ -9,13 +9,23 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import CoursePage, Exercise, LessonPage
 from courses.quizzes import grade_quiz
 from courses.selectors import course_for_lesson
-from lms.progress.models import Certificate, Enrollment, HintReveal, LessonCompletion, QuizAttempt, Submission
+from lms.progress.models import (
+    Certificate,
+    Enrollment,
+    HintReveal,
+    LessonCompletion,
+    QuizAttempt,
+    Regrade,
+    RegradeResult,
+    Submission,
+)
 from sandbox import ExerciseFormatError, InvalidSubmission
 from sandbox.formats import load_notebook, parse_exercise, submission_answers
 
@@ -358,3 +368,150 @@ def hint_reveal(*, user: AbstractBaseUser, exercise: Exercise, hint_total: int) 
     except IntegrityError:  # a double click raced us; the other request recorded this hint
         pass
     return HintReveal.objects.filter(user=user, exercise=exercise).count()
+
+
+# -- regrades ---------------------------------------------------------------------------------
+
+# Regrade messages on queue `grading` at any one time per regrade: learners' own submissions
+# interleave with them instead of waiting behind thousands of regrades.
+REGRADE_IN_FLIGHT = 4
+
+
+def regrade_start(*, exercise: Exercise, started_by: AbstractBaseUser | None) -> Regrade:
+    """Regrade every graded Submit of ``exercise`` with its current notebook, through the grading workers.
+
+    Records each submission's old score now; the tasks fill in the new ones. Refused (ValidationError)
+    when a regrade of the exercise is already under way or there is nothing to regrade.
+    """
+    import hashlib
+
+    from lms.progress.tasks import regrade_dispatch
+
+    graded = Submission.objects.filter(
+        exercise=exercise, kind=Submission.Kind.SUBMIT, status=Submission.Status.GRADED
+    ).order_by("pk")
+    with transaction.atomic():
+        if Regrade.objects.filter(
+            exercise=exercise, status__in=[Regrade.Status.QUEUED, Regrade.Status.RUNNING]
+        ).exists():
+            raise ValidationError(_("A regrade of this exercise is already running."), code="busy")
+        rows = list(graded.values_list("pk", "score", "max_score", "verdict"))
+        if not rows:
+            raise ValidationError(_("This exercise has no graded submissions to regrade."), code="empty")
+        digest = hashlib.sha256(json.dumps(exercise.notebook, sort_keys=True).encode()).hexdigest()
+        try:
+            with transaction.atomic():
+                regrade = Regrade.objects.create(
+                    exercise=exercise,
+                    started_by=started_by,
+                    notebook_sha256=digest,
+                    total=len(rows),
+                    started_at=timezone.now(),
+                )
+        except IntegrityError as error:  # another instructor pressed the button at the same moment
+            raise ValidationError(_("A regrade of this exercise is already running."), code="busy") from error
+        RegradeResult.objects.bulk_create(
+            [
+                RegradeResult(
+                    regrade=regrade, submission_id=pk, old_score=score, old_max_score=max_score, old_verdict=verdict
+                )
+                for pk, score, max_score, verdict in rows
+            ],
+            batch_size=1000,
+        )
+        transaction.on_commit(lambda: regrade_dispatch.delay(regrade.pk))
+    return regrade
+
+
+def regrade_claim_next(*, regrade_id: int) -> int | None:
+    """Mark the next waiting submission of a regrade as queued and return its result id (None: none left).
+
+    A conditional UPDATE claims it, so two workers finishing at once never send the same one twice.
+    """
+
+    for _attempt in range(5):
+        candidate = (
+            RegradeResult.objects.filter(regrade_id=regrade_id, status=RegradeResult.Status.PENDING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if candidate is None:
+            return None
+        claimed = RegradeResult.objects.filter(pk=candidate, status=RegradeResult.Status.PENDING).update(
+            status=RegradeResult.Status.QUEUED, queued_at=timezone.now()
+        )
+        if claimed:
+            return candidate
+    return None
+
+
+def regrade_mark_running(*, regrade_id: int) -> None:
+
+    Regrade.objects.filter(pk=regrade_id, status=Regrade.Status.QUEUED).update(status=Regrade.Status.RUNNING)
+
+
+def regrade_result_grade(*, result_id: int) -> bool:
+    """Grade one submission of a regrade in the sandbox and store the new score once.
+
+    Returns False when there was nothing to do (a re-delivered message for a result already stored).
+    The sandbox's own failures (SandboxUnavailable, KernelStartError) propagate to the task.
+    """
+    from lms.progress.grading import grader
+
+    result = RegradeResult.objects.select_related("submission__exercise").filter(pk=result_id).first()
+    if result is None or result.status in (RegradeResult.Status.REGRADED, RegradeResult.Status.FAILED):
+        return False
+    submission = result.submission
+    exercise = parse_exercise(json.dumps(submission.exercise.notebook), submission.exercise.format)
+    graded = grader().grade(exercise, submission.notebook)
+    now = timezone.now()
+    with transaction.atomic():
+        # Whoever flips the row first stores the grade and counts it; a duplicate finds it flipped.
+        stored = (
+            RegradeResult.objects.filter(pk=result_id)
+            .exclude(status__in=[RegradeResult.Status.REGRADED, RegradeResult.Status.FAILED])
+            .update(
+                status=RegradeResult.Status.REGRADED,
+                new_score=graded.score,
+                new_max_score=graded.max_score,
+                new_verdict=graded.status,
+                finished_at=now,
+            )
+        )
+        if not stored:
+            return False
+        Submission.objects.filter(pk=submission.pk).update(
+            verdict=graded.status, score=graded.score, max_score=graded.max_score, feedback=graded.to_dict()
+        )
+        _regrade_count(regrade_id=result.regrade_id, field="done")
+    try:
+        # Best scores are read from the submissions, so progress follows at once; the completion rule
+        # may now hold (a completed course is never taken back: see docs/instructor-analytics.md).
+        course_completion_evaluate_all(user=submission.user)
+    except Exception:
+        logger.exception("could not evaluate course completion after regrading submission %s", submission.pk)
+    return True
+
+
+def regrade_result_fail(*, result_id: int, error: str) -> None:
+    """The sandbox could not regrade this submission: it keeps its old score, and the regrade says so."""
+
+    with transaction.atomic():
+        result = RegradeResult.objects.filter(pk=result_id).values_list("regrade_id", flat=True).first()
+        failed = (
+            RegradeResult.objects.filter(pk=result_id)
+            .exclude(status__in=[RegradeResult.Status.REGRADED, RegradeResult.Status.FAILED])
+            .update(status=RegradeResult.Status.FAILED, error=error[:4000], finished_at=timezone.now())
+        )
+        if failed and result is not None:
+            _regrade_count(regrade_id=result, field="failed")
+
+
+def _regrade_count(*, regrade_id: int, field: str) -> None:
+    """Count one more result (inside the caller's transaction) and finish the regrade with its last one."""
+
+    Regrade.objects.filter(pk=regrade_id).update(**{field: F(field) + 1})
+    Regrade.objects.filter(pk=regrade_id, total__lte=F("done") + F("failed")).exclude(
+        status=Regrade.Status.FINISHED
+    ).update(status=Regrade.Status.FINISHED, finished_at=timezone.now())

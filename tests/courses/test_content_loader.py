@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from wagtail.images import get_image_model
 from wagtail.models import Page, Revision
 
 from courses.content_loader import load_content
@@ -20,6 +21,10 @@ def test_shipped_content_loads_in_six_languages_and_reloads_as_a_no_op(tmp_path)
     shutil.copytree(REPO_CONTENT, tmp_path / "content")
     first = load_content(tmp_path / "content")
     assert first.created and not first.aliased
+    # A picture used by every language's lesson is one image, not one per language.
+    images = get_image_model().objects.all()
+    assert images.exists() and "" not in set(images.values_list("file_hash", flat=True))
+    assert images.count() == images.values("file_hash").distinct().count()
     revisions = Revision.objects.count()
     second = load_content(tmp_path / "content")
     assert not second.changed

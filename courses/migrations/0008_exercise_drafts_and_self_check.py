@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('courses', '0005_exercise_source_hash_block_texts'),
+        ('courses', '0007_exercise_text'),
         ('wagtailcore', '0098_apitoken'),
     ]
 
