@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorList
+from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from latex2mathml.converter import convert as latex_to_mathml
@@ -144,6 +145,13 @@ class ExerciseBlock(blocks.StructBlock):
         icon = "code"
         template = "blocks/exercise_block.html"
         label = _("Exercise")
+
+    def render(self, value: Any, context: dict[str, Any] | None = None) -> Any:
+        # Never published means never checked: a lesson does not serve it (docs/authoring.md).
+        exercise = value.get("exercise")
+        if exercise is not None and not exercise.live:
+            return render_to_string("blocks/exercise_unavailable.html", {"value": value})
+        return super().render(value, context)
 
     def get_context(self, value: Any, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
         from courses.selectors import exercise_view

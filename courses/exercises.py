@@ -29,12 +29,43 @@ def parse_instructor_notebook(raw: bytes | str, fmt: str = "auto") -> tuple[dict
 
 @transaction.atomic
 def exercise_create_or_update(*, slug: str, title: str, raw_notebook: bytes | str, fmt: str = "auto") -> Exercise:
+    """Write the live exercise at once, with no self-check: for tests and benchmarks only.
+
+    Instructors' notebooks go through `exercise_import` (a draft, checked before it is published).
+    """
     notebook, detected, parsed = parse_instructor_notebook(raw_notebook, fmt)
     exercise, _created = Exercise.objects.update_or_create(
         slug=slug,
         defaults={"title": title, "notebook": notebook, "format": detected, "max_score": parsed.max_score},
     )
     return exercise
+
+
+@transaction.atomic
+def exercise_import(
+    *, slug: str, title: str = "", raw_notebook: bytes | str, fmt: str = "auto", user: Any = None
+) -> tuple[Exercise, bool]:
+    """Save an instructor notebook as a draft of the exercise ``slug`` and request its self-check.
+
+    A new exercise stays unpublished; an existing one keeps serving its live version to learners
+    until the draft passes the check and is published. Refused notebooks store nothing.
+    """
+    from courses.exercise_checks import exercise_check_request
+
+    notebook, detected, parsed = parse_instructor_notebook(raw_notebook, fmt)
+    exercise = Exercise.objects.filter(slug=slug).first()
+    created = exercise is None
+    # An existing exercise's draft builds on its latest revision, not on the live row.
+    exercise = Exercise(slug=slug, live=False) if exercise is None else exercise.get_latest_revision_as_object()
+    exercise.title = (title or parsed.title or exercise.title or slug)[:200]
+    exercise.notebook = notebook
+    exercise.format = detected
+    exercise.max_score = parsed.max_score
+    if created:
+        exercise.save()
+    exercise.save_revision(user=user)
+    exercise_check_request(exercise=exercise)
+    return exercise, created
 
 
 def exercise_release(exercise: Exercise) -> dict[str, Any]:

@@ -6,6 +6,7 @@ courses/content_loader.py.
 
 from typing import Any
 
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.http import HttpRequest
@@ -13,7 +14,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Page
+from wagtail.models import DraftStateMixin, Page, PreviewableMixin, RevisionMixin
 from wagtail.search import index
 
 from courses import page_cache, selectors
@@ -199,11 +200,13 @@ class ExerciseFormat(models.TextChoices):
     OTTER = "otter", "Otter-Grader"
 
 
-class Exercise(models.Model):
+class Exercise(DraftStateMixin, RevisionMixin, PreviewableMixin, models.Model):
     """A graded notebook exercise: the instructor's notebook, in any supported dialect.
 
     The notebook holds solutions and hidden tests, so it never leaves the server; learners get the
-    release made by `sandbox.release`.
+    release made by `sandbox.release`. The row is the live version learners get; an uploaded
+    notebook is a draft revision until its self-check passes and it is published
+    (courses/exercise_checks.py, docs/authoring.md).
     """
 
     title = models.CharField(_("title"), max_length=200)
@@ -216,14 +219,78 @@ class Exercise(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    _revisions = GenericRelation("wagtailcore.Revision", related_query_name="exercise")
+
     panels = [FieldPanel("title"), FieldPanel("slug")]
 
     class Meta:
         verbose_name = _("exercise")
+        verbose_name_plural = _("exercises")
         ordering = ["title"]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def revisions(self) -> Any:
+        return self._revisions
+
+    def publish(self, revision: Any, *args: Any, **kwargs: Any) -> Any:
+        # Every publish path (edit view, revisions, scheduled publishing) passes here.
+        from courses.exercise_checks import ExerciseNotChecked, exercise_publish_refusal
+
+        refusal = exercise_publish_refusal(exercise=revision.as_object())
+        if refusal:
+            raise ExerciseNotChecked(refusal)
+        return super().publish(revision, *args, **kwargs)
+
+    def get_preview_template(self, request: HttpRequest, mode_name: str) -> str:
+        return "courses/exercise_preview.html"
+
+    def get_preview_context(self, request: HttpRequest, mode_name: str) -> dict[str, Any]:
+        context = super().get_preview_context(request, mode_name)
+        context["view"] = selectors.exercise_preview(exercise=self)
+        return context
+
+
+class ExerciseCheckStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for the sandbox")
+    RUNNING = "running", _("Checking in the sandbox")
+    PASSED = "passed", _("Check passed")
+    FAILED = "failed", _("Check failed")
+    ERROR = "error", _("Could not be checked")
+
+
+class ExerciseCheck(models.Model):
+    """The self-check of one version of an exercise's notebook, identified by its hash.
+
+    Kept apart from Exercise so that publishing a revision, which copies the revision's fields onto
+    the row, can never overwrite a newer check result.
+    """
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="checks")
+    notebook_hash = models.CharField(max_length=64)
+    notebook = models.JSONField()
+    format = models.CharField(max_length=20, choices=ExerciseFormat.choices)
+    status = models.CharField(max_length=20, choices=ExerciseCheckStatus.choices, default=ExerciseCheckStatus.QUEUED)
+    #: What failed (sandbox.exercise_check.Problem), where, and the engine's words.
+    problem = models.CharField(max_length=30, blank=True)
+    cell = models.IntegerField(null=True, blank=True)
+    test = models.CharField(max_length=200, blank=True)
+    detail = models.TextField(blank=True)
+    #: How it passed: "sandbox", or "content tests" for notebooks shipped in content/ (tests/content).
+    checked_by = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("exercise check")
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "notebook_hash"], name="one_check_per_notebook_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exercise_id}:{self.notebook_hash[:12]} {self.status}"
 
 
 class DatasetFormat(models.TextChoices):

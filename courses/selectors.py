@@ -507,3 +507,13 @@ def lesson_hints(*, lesson: Any, exercise: Any) -> list[Any] | None:
         if block.block_type == "exercise" and getattr(block.value.get("exercise"), "pk", None) == exercise.pk:
             return list(block.value.get("hints") or [])
     return None
+
+
+def exercise_preview(*, exercise: Any) -> ExerciseView | None:
+    """The admin preview: the exercise exactly as a learner who has not started it sees it.
+
+    None for an exercise that has no saved notebook yet (an upload only arrives with a save).
+    """
+    if exercise.pk is None or not exercise.notebook:
+        return None
+    return exercise_view(exercise=exercise, user=None)

@@ -6,12 +6,13 @@ from wagtail.models import GroupPagePermission
 from courses.models import CatalogPage
 
 INSTRUCTOR_PAGE_PERMISSIONS = ["add_page", "change_page", "publish_page"]
-# Exercises are snippets: instructors see them and their analytics, and regrade after fixing a test.
-INSTRUCTOR_EXERCISE_PERMISSIONS = ["view_exercise", "change_exercise"]
+# Exercises are snippets: instructors bring them as notebooks (publishing waits for the self-check,
+# courses/exercise_checks.py), see them and their analytics, and regrade after fixing a test.
+INSTRUCTOR_EXERCISE_PERMISSIONS = ["view_exercise", "add_exercise", "change_exercise", "publish_exercise"]
 
 
 def instructor_permissions_grant(*, group: Group) -> None:
-    """Let a group author pages under every language's catalog."""
+    """Let a group author pages under every language's catalog, and exercises."""
     permissions = Permission.objects.filter(
         content_type__app_label="wagtailcore", codename__in=INSTRUCTOR_PAGE_PERMISSIONS
     )

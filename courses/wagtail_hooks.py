@@ -1,11 +1,14 @@
 """Exercises are snippets: instructors pick them in a lesson's exercise block. Datasets are
 snippets too, attached to exercises (courses/datasets.py)."""
 
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from courses import admin_views
 from courses.forms import DatasetForm
 from courses.models import Dataset, Exercise
 
@@ -16,6 +19,10 @@ class ExerciseViewSet(SnippetViewSet):
     list_display = ["title", "format", "max_score", "updated_at"]
     search_fields = ["title"]
     add_to_admin_menu = True
+    # Upload, self-check on save, publishing gated on the check: courses/admin_views.py.
+    edit_handler = admin_views.EXERCISE_EDIT_HANDLER
+    add_view_class = admin_views.ExerciseCreateView
+    edit_view_class = admin_views.ExerciseEditView
 
 
 register_snippet(ExerciseViewSet)
@@ -42,6 +49,11 @@ class DatasetViewSet(SnippetViewSet):
 
 
 register_snippet(DatasetViewSet)
+
+
+@hooks.register("register_admin_urls")
+def exercise_check_urls() -> list:
+    return [path("exercises/checks/<int:check_id>/", admin_views.check_status, name="exercise_check_status")]
 
 
 # Admin features that register their own hooks: the translation report (Reports > Translation

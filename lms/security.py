@@ -27,6 +27,8 @@ POLICY = "; ".join(
     ]
 )
 ADMIN_PREFIXES = ("/cms/", "/django-admin/")
+# Wagtail renders previews through a dummy request (is_dummy) that the admin shows in an iframe.
+PREVIEW_POLICY = POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
 
 
 class ContentSecurityPolicyMiddleware:
@@ -36,5 +38,6 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if settings.CONTENT_SECURITY_POLICY and not request.path.startswith(ADMIN_PREFIXES):
-            response.headers.setdefault("Content-Security-Policy", POLICY)
+            policy = PREVIEW_POLICY if getattr(request, "is_dummy", False) else POLICY
+            response.headers.setdefault("Content-Security-Policy", policy)
         return response

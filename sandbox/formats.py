@@ -203,6 +203,10 @@ def _finish(
     if duplicates:
         raise ExerciseFormatError(f"duplicate test or question ids: {', '.join(duplicates)}")
     keys = [c.key for c in cells if c.key]
+    if tests and not any(c.role in ("answer", "manual") for c in cells):
+        raise ExerciseFormatError(
+            f"the {fmt} notebook has tests but no solution cell: mark the cells learners complete"
+        )
     if len(keys) != len(set(keys)):
         raise ExerciseFormatError("two answer cells share one id")
     for test in tests:
@@ -290,6 +294,7 @@ def parse_native(nb: dict[str, Any]) -> Exercise:
     tests: list[Test] = []
     manual: list[ManualQuestion] = []
     hints: list[str] = []
+    seen: set[str] = set()
     for index, cell in enumerate(nb["cells"]):
         text = source_of(cell)
         md = metadata_of(cell).get(NATIVE_KEY, {})
@@ -303,6 +308,12 @@ def parse_native(nb: dict[str, Any]) -> Exercise:
         cell_id = str(md.get("id") or cell.get("id") or f"cell-{index}")
         kind = cell["cell_type"]
         where = f"cell {index} ({cell_id})"
+        if role_name in ("answer", "manual", "test", "hidden-test"):
+            if cell_id in seen:
+                raise ExerciseFormatError.from_cell(index, f"duplicate id {cell_id!r}: each graded cell needs its own")
+            seen.add(cell_id)
+        if role_name in ("answer", "manual") and not text.strip():
+            raise ExerciseFormatError.from_cell(index, f"answer cell {cell_id!r} has no solution")
         if role_name == "hint":
             hints.append(text)
             cells.append(ExerciseCell("text", kind, text, text, metadata={"hint": True}))
@@ -398,6 +409,8 @@ def parse_nbgrader(nb: dict[str, Any]) -> Exercise:
             released = _stub_solutions(text, kind) if solution else text
             cells.append(ExerciseCell("manual", kind, text, released, key=grade_id if solution else ""))
         elif solution:
+            if not text.strip():
+                raise ExerciseFormatError.from_cell(index, f"solution cell {grade_id!r} has no solution")
             cells.append(ExerciseCell("answer", kind, text, _stub_solutions(text, kind), key=grade_id))
         elif grade:
             points = _points(md.get("points"), where)
@@ -549,6 +562,7 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
     pending: list[tuple[dict[str, Any], float | None]] = []
     state = ""
     slots = {"code": 0, "markdown": 0}
+    test_ids_seen: set[str] = set()
 
     def close_question() -> None:
         nonlocal pending
@@ -621,6 +635,9 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
             qname = str(question["name"])
             number = len(pending) + 1
             test_id = str(test_config.get("name") or f"{qname}-{number}")
+            if test_id in test_ids_seen:
+                raise ExerciseFormatError.from_cell(index, f"duplicate test id {test_id!r}")
+            test_ids_seen.add(test_id)
             kind_of: TestKind = "assert" if re.search(r"^def test_", body, re.M) else "output"
             points = test_config.get("points")
             pending.append(

@@ -34,7 +34,7 @@ def _submission(request: HttpRequest, submission: Submission) -> dict[str, Any]:
 
 
 def _exercise(request: HttpRequest, exercise_id: int) -> Exercise | None:
-    return Exercise.objects.filter(pk=exercise_id).first()
+    return Exercise.objects.filter(pk=exercise_id, live=True).first()
 
 
 def _not_found() -> JsonResponse:

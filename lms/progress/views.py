@@ -105,7 +105,7 @@ def _invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
 @login_required
 def exercise_submit(request: HttpRequest, exercise_id: int) -> HttpResponse:
     """Check or Submit an exercise from its form. Answers JSON to the page's script, else redirects."""
-    exercise = get_object_or_404(Exercise, pk=exercise_id)
+    exercise = get_object_or_404(Exercise.objects.filter(live=True), pk=exercise_id)
     # One field per answer cell, "answer:<key>"; the service refuses keys the exercise does not have.
     answers = {
         name.removeprefix("answer:"): value for name, value in request.POST.items() if name.startswith("answer:")
@@ -125,7 +125,7 @@ def exercise_submit(request: HttpRequest, exercise_id: int) -> HttpResponse:
 @login_required
 def exercise_upload(request: HttpRequest, exercise_id: int) -> HttpResponse:
     """Grade a notebook completed offline in Jupyter: a plain file form, or the page's script."""
-    exercise = get_object_or_404(Exercise, pk=exercise_id)
+    exercise = get_object_or_404(Exercise.objects.filter(live=True), pk=exercise_id)
     upload = request.FILES.get("notebook")
     try:
         if upload is None:
@@ -144,7 +144,7 @@ def exercise_upload(request: HttpRequest, exercise_id: int) -> HttpResponse:
 @require_GET
 def exercise_notebook(request: HttpRequest, exercise_id: int) -> HttpResponse:
     """The exercise as a learner notebook (.ipynb); ?answers=latest fills in the learner's last code."""
-    exercise = get_object_or_404(Exercise, pk=exercise_id)
+    exercise = get_object_or_404(Exercise.objects.filter(live=True), pk=exercise_id)
     filename, body = selectors.exercise_download(
         exercise=exercise, user=request.user, with_answers=request.GET.get("answers") == "latest"
     )
@@ -309,7 +309,7 @@ def hint_reveal(request: HttpRequest, exercise_id: int) -> HttpResponse:
     The hints are the lesson's (in its language), so the form names the lesson; the reply is the
     hint's HTML for the page's script, or a redirect back to the lesson without JavaScript.
     """
-    exercise = get_object_or_404(Exercise, pk=exercise_id)
+    exercise = get_object_or_404(Exercise.objects.filter(live=True), pk=exercise_id)
     lesson_id = request.POST.get("lesson", "")
     lesson = get_object_or_404(LessonPage.objects.live(), pk=int(lesson_id) if lesson_id.isdigit() else 0)
     hints = lesson_hints(lesson=lesson, exercise=exercise)

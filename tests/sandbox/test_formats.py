@@ -30,6 +30,8 @@ REFUSED = {
     "nbgrader/blank-points.ipynb": "needs points",
     "nbgrader/infinite-loop.ipynb": "cannot tell the notebook's format",
     "otter/network/network.ipynb": "cannot tell the notebook's format",
+    # A learner's copy: tests, but nothing to answer.
+    "otter/example-correct/student/example.ipynb": "no solution cell",
 }
 
 
@@ -101,3 +103,69 @@ def test_detect_format_requires_markers() -> None:
 def test_malformed_notebooks_refused(text: bytes) -> None:
     with pytest.raises(ExerciseFormatError):
         parse_exercise(text)
+
+
+def _native(*cells: dict) -> bytes:
+    import json
+
+    return json.dumps(
+        {"cells": list(cells), "metadata": {"opencapacity": {"version": 1}}, "nbformat": 4, "nbformat_minor": 5}
+    ).encode()
+
+
+def _cell(source: str, role: str, cell_id: str, **extra: object) -> dict:
+    return {
+        "cell_type": "code",
+        "metadata": {"opencapacity": {"role": role, "id": cell_id, **extra}},
+        "source": source,
+        "outputs": [],
+        "execution_count": None,
+    }
+
+
+ANSWER = _cell("x = 1", "answer", "a")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_native(ANSWER, _cell("assert x", "test", "t"), _cell("assert x", "test", "t")), "cell 2: duplicate id 't'"),
+        (_native(ANSWER, _cell("assert x", "test", "t", points="")), r"cell 1 \(t\): a graded cell needs points"),
+        (_native(ANSWER, _cell("assert x", "test", "t", points=-2)), r"cell 1 \(t\): points must not be negative"),
+        (_native(ANSWER, _cell("assert x", "test", "t", points="two")), "is not a number"),
+        (
+            _native(_cell("  ", "answer", "a"), _cell("assert x", "test", "t")),
+            "cell 0: answer cell 'a' has no solution",
+        ),
+        (_native(_cell("x = 1", "", "c"), _cell("assert x", "test", "t")), "no solution cell"),
+        (_native(ANSWER, _cell("assert x", "dessert", "t")), "cell 1: unknown role 'dessert'"),
+    ],
+)
+def test_bad_native_notebooks_are_refused_naming_the_cell(text: bytes, message: str) -> None:
+    with pytest.raises(ExerciseFormatError, match=message):
+        parse_exercise(text)
+
+
+def test_nbgrader_solution_cell_without_solution_is_refused(fixture_notebooks: Path) -> None:
+    import json
+
+    notebook = json.loads((fixture_notebooks / "nbgrader/test.ipynb").read_text())
+    index = next(i for i, c in enumerate(notebook["cells"]) if c["metadata"].get("nbgrader", {}).get("solution"))
+    notebook["cells"][index]["source"] = ""
+    with pytest.raises(ExerciseFormatError, match=f"cell {index}: solution cell .* has no solution"):
+        parse_exercise(json.dumps(notebook))
+
+
+def test_otter_duplicate_test_names_are_refused(fixture_notebooks: Path) -> None:
+    import json
+
+    notebook = json.loads((fixture_notebooks / "otter/example.ipynb").read_text())
+    # Cells 9 and 10 are the second and third tests of question q1; give them one name.
+    for index in (9, 10):
+        config, body = "".join(notebook["cells"][index]["source"]).split("# END TEST CONFIG", 1)
+        config = "\n".join(line for line in config.splitlines() if not line.startswith("name:"))
+        notebook["cells"][index]["source"] = (
+            config.replace("CONFIG", "CONFIG\nname: same", 1) + "# END TEST CONFIG" + body
+        )
+    with pytest.raises(ExerciseFormatError, match="cell 10: duplicate test id 'same'"):
+        parse_exercise(json.dumps(notebook))

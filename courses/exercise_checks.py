@@ -1,0 +1,163 @@
+"""The self-check of exercises: request it on every save, run it on a grading worker, gate publishing.
+
+A check belongs to one version of a notebook (a hash of its JSON and format), so learners keep the
+live version while a draft is checked, and publishing a draft is allowed only when the check of
+that very draft passed. The engine side is sandbox/exercise_check.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from courses.models import Exercise, ExerciseCheck, ExerciseCheckStatus
+
+if TYPE_CHECKING:
+    from sandbox.grader import Grader
+
+FINISHED = (ExerciseCheckStatus.PASSED, ExerciseCheckStatus.FAILED, ExerciseCheckStatus.ERROR)
+CHECKED_BY_SANDBOX = "sandbox"
+#: Notebooks in content/ are graded by tests/content/test_course_files.py in CI, not at load time.
+CHECKED_BY_CONTENT_TESTS = "content tests"
+
+
+class ExerciseNotChecked(Exception):
+    """Publishing was refused: the version to publish has not passed its self-check."""
+
+
+def notebook_hash(*, notebook: dict[str, Any], fmt: str) -> str:
+    canonical = json.dumps({"format": fmt, "notebook": notebook}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# -- reads ---------------------------------------------------------------------------------------
+def exercise_check_for(*, exercise: Exercise) -> ExerciseCheck | None:
+    """The check of ``exercise``'s notebook as it stands (a draft revision's object or the row)."""
+    if exercise.pk is None or not exercise.notebook:
+        return None
+    digest = notebook_hash(notebook=exercise.notebook, fmt=exercise.format)
+    return ExerciseCheck.objects.filter(exercise_id=exercise.pk, notebook_hash=digest).first()
+
+
+def check_message(check: ExerciseCheck | None) -> str:
+    """The result in the reader's language, naming the cell and test at fault (details: check.detail)."""
+    if check is None:
+        return _("This version has not been checked yet. Save it to start the check.")
+    if check.status == ExerciseCheckStatus.PASSED:
+        if check.checked_by == CHECKED_BY_CONTENT_TESTS:
+            return _("Shipped with the platform: the content tests check this notebook.")
+        return _("The solution passes every test, the starter code does not, and the release hides the solutions.")
+    if check.status in (ExerciseCheckStatus.QUEUED, ExerciseCheckStatus.RUNNING):
+        return _("The solution and the starter code are being graded in the sandbox.")
+    where = _("cell %(cell)s") % {"cell": check.cell} if check.cell is not None else _("the notebook")
+    test = check.test
+    messages = {
+        "invalid": _("The notebook cannot be read."),
+        "no-tests": _("The notebook has no autograded test."),
+        "solution-fails": _("The solution fails test %(test)s in %(where)s."),
+        "starter-passes": _(
+            "The starter code in %(where)s already passes every test: learners would have nothing to do."
+        ),
+        "leak": _("The learner version would show a solution or hidden test from %(where)s."),
+        "sandbox": _("The sandbox could not run the check."),
+    }
+    # The engine's own words (check.detail) are shown apart, left to right, as code.
+    return messages.get(check.problem, _("The check failed in %(where)s.")) % {"where": where, "test": test or "?"}
+
+
+def exercise_publish_refusal(*, exercise: Exercise) -> str:
+    """Why this version may not be published, or an empty string when it may."""
+    check = exercise_check_for(exercise=exercise)
+    if check is not None and check.status == ExerciseCheckStatus.PASSED:
+        return ""
+    if check is None or check.status not in FINISHED:
+        return _("Publishing waits for the self-check of this version to pass. %(state)s") % {
+            "state": check_message(check)
+        }
+    reason = check_message(check)
+    if check.detail:
+        reason = f"{reason} ({check.detail.splitlines()[0][:300]})"
+    return _("This version cannot be published until its self-check passes. %(reason)s") % {"reason": reason}
+
+
+# -- writes --------------------------------------------------------------------------------------
+def exercise_check_request(*, exercise: Exercise) -> ExerciseCheck:
+    """Check ``exercise``'s notebook as it stands (a draft's), once per version; enqueue on commit.
+
+    A version already checked is not checked again, except after an infrastructure error.
+    """
+    from courses.tasks import check_exercise
+
+    digest = notebook_hash(notebook=exercise.notebook, fmt=exercise.format)
+    check, created = ExerciseCheck.objects.get_or_create(
+        exercise_id=exercise.pk,
+        notebook_hash=digest,
+        defaults={"notebook": exercise.notebook, "format": exercise.format},
+    )
+    if not created and check.status != ExerciseCheckStatus.ERROR:
+        return check
+    if not created:
+        check.status = ExerciseCheckStatus.QUEUED
+        check.problem = check.detail = check.test = ""
+        check.cell = None
+        check.save(update_fields=["status", "problem", "detail", "test", "cell"])
+    transaction.on_commit(lambda: check_exercise.delay(check.pk))
+    return check
+
+
+def exercise_check_record_covered(*, exercise: Exercise) -> ExerciseCheck:
+    """Record that tests/content covers this notebook (content/ files), so loading stays fast."""
+    digest = notebook_hash(notebook=exercise.notebook, fmt=exercise.format)
+    check, _created = ExerciseCheck.objects.update_or_create(
+        exercise_id=exercise.pk,
+        notebook_hash=digest,
+        defaults={
+            "notebook": exercise.notebook,
+            "format": exercise.format,
+            "status": ExerciseCheckStatus.PASSED,
+            "checked_by": CHECKED_BY_CONTENT_TESTS,
+            "finished_at": timezone.now(),
+        },
+    )
+    return check
+
+
+def exercise_check_start(*, check: ExerciseCheck) -> None:
+    check.status = ExerciseCheckStatus.RUNNING
+    check.save(update_fields=["status"])
+
+
+def exercise_check_run(*, check: ExerciseCheck, grader: Grader) -> ExerciseCheck:
+    """Grade the solution and the starter in the sandbox and store the outcome on the check."""
+    from sandbox.exercise_check import check_exercise
+
+    outcome = check_exercise(grader, check.notebook, check.format)
+    return exercise_check_finish(
+        check_id=check.pk,
+        status=ExerciseCheckStatus.PASSED if outcome.passed else ExerciseCheckStatus.FAILED,
+        problem=outcome.problem,
+        cell=outcome.cell,
+        test=outcome.test,
+        detail=outcome.detail,
+    )
+
+
+@transaction.atomic
+def exercise_check_finish(
+    *, check_id: int, status: str, problem: str = "", cell: int | None = None, test: str = "", detail: str = ""
+) -> ExerciseCheck:
+    check = ExerciseCheck.objects.select_for_update().get(pk=check_id)
+    check.status = status
+    check.problem = problem
+    check.cell = cell
+    check.test = test[:200]
+    check.detail = detail[:4000]
+    check.checked_by = CHECKED_BY_SANDBOX
+    check.finished_at = timezone.now()
+    check.save(update_fields=["status", "problem", "cell", "test", "detail", "checked_by", "finished_at"])
+    return check

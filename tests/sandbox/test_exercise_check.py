@@ -1,0 +1,72 @@
+"""sandbox/exercise_check.py: the authoring self-check, graded through the real sandbox."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.exercise_check import check_exercise
+from sandbox.grader import Grader
+
+from .conftest import NOTEBOOKS
+
+pytestmark = pytest.mark.kernel
+
+
+def mean_square() -> dict[str, Any]:
+    return json.loads((NOTEBOOKS / "mean-square-exercise.ipynb").read_text())
+
+
+def with_source(notebook: dict[str, Any], index: int, source: str) -> dict[str, Any]:
+    changed = copy.deepcopy(notebook)
+    changed["cells"][index]["source"] = source
+    return changed
+
+
+def test_a_sound_exercise_passes(grader: Grader) -> None:
+    outcome = check_exercise(grader, mean_square())
+    assert outcome.passed, outcome
+
+
+def test_a_broken_solution_names_the_failing_test_and_its_cell(grader: Grader) -> None:
+    broken = with_source(
+        mean_square(),
+        2,
+        "def mean_square(xs):\n    ### BEGIN SOLUTION\n    return sum(xs) / len(xs)\n    ### END SOLUTION",
+    )
+    outcome = check_exercise(grader, broken)
+    assert (outcome.problem, outcome.test, outcome.cell) == ("solution-fails", "visible", 3)
+
+
+def test_a_starter_that_already_passes_is_refused(grader: Grader) -> None:
+    # Tests too weak to tell the stub from the solution: the released starter scores full marks.
+    weak = with_source(mean_square(), 3, "assert callable(mean_square)")
+    weak["cells"] = weak["cells"][:4]
+    outcome = check_exercise(grader, weak)
+    assert (outcome.problem, outcome.cell) == ("starter-passes", 2), outcome
+
+
+def test_a_hidden_test_copied_into_a_visible_cell_is_a_leak(grader: Grader) -> None:
+    notebook = mean_square()
+    hidden = "".join(notebook["cells"][5]["source"])
+    leaky = with_source(notebook, 1, "import math\n" + hidden)
+    outcome = check_exercise(grader, leaky)
+    assert (outcome.problem, outcome.test, outcome.cell) == ("leak", "hidden-float", 5)
+
+
+def test_an_unreadable_notebook_is_reported_not_raised(grader: Grader) -> None:
+    notebook = mean_square()
+    notebook["cells"][3]["metadata"]["opencapacity"]["points"] = -1
+    outcome = check_exercise(grader, notebook)
+    assert outcome.problem == "invalid" and "cell 3" in outcome.detail and "negative" in outcome.detail
+
+
+def test_every_importable_fixture_notebook_passes_or_names_the_culprit(grader: Grader, fixture_notebooks: Path) -> None:
+    # Third-party notebooks: nbgrader's test.ipynb and Otter's master notebook are sound exercises.
+    for name in ("nbgrader/test.ipynb", "otter/example.ipynb"):
+        outcome = check_exercise(grader, json.loads((fixture_notebooks / name).read_text()))
+        assert outcome.passed, (name, outcome)
