@@ -33,11 +33,14 @@ MAX_AGENT_REPLY = 64 * 1024**2
 
 _KERNEL_BODY = """
 import sys, runpy, types
-for _m in {preload!r}:
-    try:
-        __import__(_m)
-    except Exception:
-        pass
+def _oc_preload(names):
+    for name in names:
+        try:
+            __import__(name)
+        except Exception:
+            pass
+_oc_preload({preload!r})
+del _oc_preload
 {warmup}
 _agent = types.ModuleType("_oc_agent")
 _agent.WIRE_SOURCE = {wire!r}
@@ -45,7 +48,7 @@ exec(compile({agent!r}, "<agent>", "exec"), _agent.__dict__)
 sys.modules["_oc_agent"] = _agent
 _agent.cap_output({output_limit})
 sys.argv = ["ipykernel_launcher", "-f", {connection_file!r}]
-del _m, _agent
+del _agent
 runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
 """
 
