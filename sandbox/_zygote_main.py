@@ -407,7 +407,6 @@ class Zygote:
 
 def _preload(spec):
     """Import the stack and everything a kernel imports while it boots, once, here."""
-    import io
     import types
 
     for name in spec["preload"]:
@@ -436,9 +435,23 @@ def _preload(spec):
             path = "/tmp/.oc-probe/kernel.json"
             os.makedirs("/tmp/.oc-probe", exist_ok=True)
             jupyter_client.connect.write_connection_file(path, transport="ipc", ip="/tmp/.oc-probe/ipc")
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            # Silenced at the descriptors: ipykernel captures fds 1 and 2 and needs real files there
+            # (redirecting sys.stdout to a StringIO made this probe fail, and every kernel then
+            # imported the debugger, ~35 ms of CPU, itself).
+            log = os.dup(2)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            try:
                 IPKernelApp.instance().initialize(["-f", path])
+            except BaseException:
+                os.dup2(log, 2)
+                raise
             os.write(write, json.dumps(sorted(set(sys.modules) - before)).encode())
+        except BaseException:  # noqa: BLE001 - reported in the zygote's log; kernels still work
+            import traceback
+
+            traceback.print_exc()
         finally:
             os._exit(0)
     os.close(write)
