@@ -192,6 +192,8 @@ def _run_payload(kind, request, spec, fds):
     os._exit(0)
 
 
+#: Modules learnt from the probe kernel (see _preload) and imported here, reported to the host.
+_LEARNT = []
 #: The judge's code, compiled once; the kernel application, configured once (see _prepare_kernel).
 _JUDGE_CODE = None
 _APP = None
@@ -381,7 +383,7 @@ class Zygote:
         os.set_blocking(wake_write, False)
         signal.set_wakeup_fd(wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        self.send({"op": "ready", "pid": os.getpid()})
+        self.send({"op": "ready", "pid": os.getpid(), "learnt": _LEARNT})
         while True:
             reports = [e["report"] for e in self.sandboxes.values() if e["report"] is not None]
             readable, _, _ = select.select([self.control, wake_read, *reports], [], [])
@@ -463,6 +465,7 @@ def _preload(spec):
     for name in json.loads(b"".join(chunks) or b"[]"):
         with contextlib.suppress(Exception):
             __import__(name)
+            _LEARNT.append(name)
     global _JUDGE_CODE
     _JUDGE_CODE = compile(spec["judge"], "<judge>", "exec")
     with contextlib.suppress(Exception):
