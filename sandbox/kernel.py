@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import select
 import signal
@@ -35,8 +36,18 @@ _CHANNELS = {"shell": True, "iopub": True, "stdin": False, "hb": False, "control
 #: The worker's ZeroMQ context for kernel clients. A client connects before the kernel has bound
 #: its ipc sockets, and ZeroMQ retries a refused connection only every 100 ms by default: about
 #: as long as a forked kernel takes to boot. Retrying every 2 ms makes readiness follow the boot.
-_ZMQ = zmq.Context()
-_ZMQ.setsockopt(zmq.RECONNECT_IVL, 2)
+_ZMQ: dict[int, zmq.Context[Any]] = {}
+
+
+def _zmq_context() -> zmq.Context[Any]:
+    """This process's context, made on first use: a context is not carried across fork()."""
+    context = _ZMQ.get(os.getpid())
+    if context is None:
+        context = _ZMQ[os.getpid()] = zmq.Context()
+        context.setsockopt(zmq.RECONNECT_IVL, 2)
+    return context
+
+
 #: Largest reply the kernel's agent may send for one request.
 MAX_AGENT_REPLY = 64 * 1024**2
 
@@ -183,7 +194,9 @@ class SandboxedKernel:
         self.cgroup = policy.create_pids_cgroup(self.workdir.name, self.settings.limits.processes)
         if self.cgroup is not None:
             argv = policy.join_cgroup_command(self.cgroup, argv)
-        km = KernelManager(transport="ipc", ip=str(self.workdir / "ipc"), connection_file=connection_file, context=_ZMQ)
+        km = KernelManager(
+            transport="ipc", ip=str(self.workdir / "ipc"), connection_file=connection_file, context=_zmq_context()
+        )
         km._kernel_spec = KernelSpec(argv=argv, display_name="sandbox", language="python")
         self._km = km
         log = open(self._log, "wb")  # noqa: SIM115 - handed to the child process
@@ -266,7 +279,7 @@ class SandboxedKernel:
                     output_limit=str(self.settings.limits.output_bytes_max),
                 )
             self.cgroup = self._forked.cgroup
-            kc = BlockingKernelClient(connection_file=connection_file, context=_ZMQ)
+            kc = BlockingKernelClient(connection_file=connection_file, context=_zmq_context())
             kc.load_connection_file()
             kc.start_channels(**_CHANNELS)
             self._kc = kc
