@@ -236,7 +236,8 @@ def _start_kernel(connection_file):
     app.init_connection_file()
     app.init_poller()
     app.init_sockets()
-    app.init_heartbeat()
+    # No heartbeat: a thread and a ZeroMQ context of its own in every kernel, and the worker
+    # never pings it (it watches the sandbox's init instead). The connection file keeps its port.
     app.write_connection_file()
     app.init_io()
     app.init_signal()
