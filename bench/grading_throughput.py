@@ -10,6 +10,9 @@ Redis on loopback; the database is created once, the Redis database is purged by
     .venv/bin/python bench/grading_throughput.py --submissions 2000 --workers 2
     # the same, one worker SIGKILLed half-way:
     .venv/bin/python bench/grading_throughput.py --submissions 2000 --workers 2 --kill-one-worker
+    # latency under a steady load: 600 submissions offered at 4 per second (raise --rate to
+    # find the sustained rate: the highest at which latency stays flat):
+    .venv/bin/python bench/grading_throughput.py --submissions 600 --workers 2 --rate 4
 
 Three measurements in one run, each against the cold-kernel baseline measured in the same run,
 each printed with the load average of the machine at that moment (other load skews them all):
@@ -203,7 +206,11 @@ class Workers:
         self.cpu.remove()
 
 
-def burst(label: str, count: int, workers: int, fork_server: bool, kill_one: bool) -> dict[str, object]:
+def burst(
+    label: str, count: int, workers: int, fork_server: bool, kill_one: bool, rate: float | None = None
+) -> dict[str, object]:
+    """``count`` submissions queued at once, or, with ``rate``, one every 1/rate s (open loop:
+    the pace does not wait for grading, so latency is that of a steady load, not of a backlog)."""
     from django.contrib.auth import get_user_model
 
     from courses.models import Exercise
@@ -224,7 +231,13 @@ def burst(label: str, count: int, workers: int, fork_server: bool, kill_one: boo
         load_at_start = load()
         cpu_before = pool.cpu.seconds()
         started = time.monotonic()
-        ids = [services.submission_create(user=learner, exercise=exercise, notebook=answer).pk for _ in range(count)]
+        ids = []
+        next_at = time.monotonic()
+        for _ in range(count):
+            if rate:
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += 1 / rate
+            ids.append(services.submission_create(user=learner, exercise=exercise, notebook=answer).pk)
         queued_in = time.monotonic() - started
         killed = False
         progress_at, last_done = time.monotonic(), 0
@@ -281,6 +294,7 @@ def burst(label: str, count: int, workers: int, fork_server: bool, kill_one: boo
         "wait": wait,
         "deliveries": deliveries,
         "killed": kill_one,
+        "offered": rate,
         "cpu_ms": None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1000 / count,
         "load": f"{load_at_start} at the start, {load_at_end} at the end",
     }
@@ -312,8 +326,11 @@ def report(result: dict[str, object]) -> None:
     latency = result["latency"]
     wait = result["wait"]
     assert isinstance(latency, list) and isinstance(wait, list)
+    offered = result["offered"]
     print(
-        f"{result['label']:6} {result['count']:5} submissions, {result['workers']} workers"
+        f"{result['label']:6} {result['count']:5} submissions"
+        f"{f' offered at {offered:.1f}/s' if isinstance(offered, float) else ' queued at once'}, "
+        f"{result['workers']} workers"
         f"{' (one killed half-way)' if result['killed'] else ''}: {result['rate']:.2f} submissions/s; "
         f"latency p50/p95/p99 {statistics.median(latency):.2f}/{percentile(latency, 0.95):.2f}/"
         f"{percentile(latency, 0.99):.2f} s; queue wait p50/p95/p99 {statistics.median(wait):.2f}/"
@@ -334,7 +351,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kernels", type=int, default=40, help="kernels started for the CPU figure")
     parser.add_argument("--kill-one-worker", action="store_true")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="queue the forked submissions at this steady rate (per second) instead of all at once: "
+        "latency under a sustained load; the cold baseline stays a burst",
+    )
     args = parser.parse_args()
+    if args.rate and args.kill_one_worker:
+        parser.error("--kill-one-worker needs a burst (no --rate)")
 
     forked_ms, cold_ms = kernel_cpu(args.kernels, max(3, args.kernels // 10))
     print(
@@ -362,7 +387,9 @@ def main() -> None:
     get_user_model().objects.get_or_create(username="bench-learner", defaults={"email": "b@example.org"})
     app.control.purge()
 
-    forked = burst("forked", args.submissions, args.workers, fork_server=True, kill_one=args.kill_one_worker)
+    forked = burst(
+        "forked", args.submissions, args.workers, fork_server=True, kill_one=args.kill_one_worker, rate=args.rate
+    )
     report(forked)
     cold = burst("cold", args.cold_submissions, args.workers, fork_server=False, kill_one=False)
     report(cold)
