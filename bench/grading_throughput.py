@@ -1,22 +1,33 @@
 """Grading at scale: a fresh sandboxed kernel per submission, forked warm vs booted cold.
 
-    createdb -h 127.0.0.1 -U opencapacity opencapacity_bench_grading
-    DATABASE_URL=postgres://opencapacity:opencapacity@127.0.0.1:5432/opencapacity_bench_grading \\
-    CELERY_BROKER_URL=redis://127.0.0.1:6379/7 \\
-        .venv/bin/python bench/grading_throughput.py [--submissions 300] [--workers 2] \\
-            [--cold-submissions 8] [--kill-one-worker]
+The issue's figures, each command under ten minutes on a quiet 2-core machine (PostgreSQL and
+Redis on loopback; the database is created once, the Redis database is purged by the bench):
 
-Three measurements in one run, each against the cold-kernel baseline measured in the same run:
+    createdb -h 127.0.0.1 -U opencapacity opencapacity_bench_grading
+    export DATABASE_URL=postgres://opencapacity:opencapacity@127.0.0.1:5432/opencapacity_bench_grading
+    export CELERY_BROKER_URL=redis://127.0.0.1:6379/7
+    # 2,000 submissions queued at once, 2 workers:
+    .venv/bin/python bench/grading_throughput.py --submissions 2000 --workers 2
+    # the same, one worker SIGKILLed half-way:
+    .venv/bin/python bench/grading_throughput.py --submissions 2000 --workers 2 --kill-one-worker
+    # latency under a steady load: 600 submissions offered at 4 per second (raise --rate to
+    # find the sustained rate: the highest at which latency stays flat):
+    .venv/bin/python bench/grading_throughput.py --submissions 600 --workers 2 --rate 4
+
+Three measurements in one run, each against the cold-kernel baseline measured in the same run,
+each printed with the load average of the machine at that moment (other load skews them all):
 
 1. CPU milliseconds per sandboxed kernel, until it answers requests: every process of the
    sandbox, plus what the worker (and, forked, the zygote) spent on it; p50 over --kernels.
 2. Sustained throughput through Celery and Redis: --workers grading workers (separate processes
    with their own node names, each with a warm pool and its own zygote) consume queue
-   ``grading``; a bounded load generator on loopback queues --submissions submissions of the
-   reference exercise at once and waits until every row is graded. Reported: submissions per
-   second, latency (queued to graded) and queue wait (queued to started) p50/p95/p99, and how
-   often each was delivered. With --kill-one-worker one worker is SIGKILLed when half are done;
-   the sweep (requeue_stale_submissions) must bring back what it held.
+   ``grading``; a bounded load generator on loopback (one process, one connection, one
+   submission at a time) queues --submissions submissions of the reference exercise at once and
+   waits until every row is graded. Reported: submissions per second, latency (queued to graded)
+   and queue wait (queued to started) p50/p95/p99, how often each was delivered, and, where the
+   bench may create a cpuacct cgroup (root), the CPU of the workers and everything they started,
+   per submission. With --kill-one-worker one worker is SIGKILLed when half are done; the sweep
+   (requeue_stale_submissions) brings back the submission it held.
 3. The same through workers that boot every session cold (SANDBOX_FORK_SERVER=0). Their pools
    are warm when the burst starts (2 sessions per worker), so the cold rate is a little
    flattering; --cold-submissions well above that keeps it close to the sustained rate.
@@ -41,6 +52,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 NOTEBOOKS = ROOT / "tests" / "sandbox" / "notebooks"
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -107,11 +122,42 @@ def kernel_cpu(kernels: int, cold_kernels: int) -> tuple[float, float]:
     return statistics.median(forked) * 1000, statistics.median(cold) * 1000
 
 
+class CpuAccount:
+    """CPU of a set of processes and of everything they start (sandboxes included, even once
+    killed), from a cpuacct cgroup (v1); unavailable without the rights to create one."""
+
+    ROOT = Path("/sys/fs/cgroup/cpuacct")
+
+    def __init__(self, label: str) -> None:
+        self.path: Path | None = self.ROOT / f"opencapacity-bench-{label}-{os.getpid()}"
+        try:
+            self.path.mkdir()
+        except OSError:
+            self.path = None
+
+    def add(self, pid: int) -> None:
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text(str(pid))
+
+    def seconds(self) -> float | None:
+        return None if self.path is None else int((self.path / "cpuacct.usage").read_text()) / 1e9
+
+    def remove(self) -> None:
+        if self.path is not None:
+            for _ in range(50):
+                try:
+                    self.path.rmdir()
+                    return
+                except OSError:  # sandboxes still exiting
+                    time.sleep(0.1)
+
+
 class Workers:
     """Grading workers: separate processes, as on separate machines, each its own node name."""
 
     def __init__(self, count: int, fork_server: bool, label: str) -> None:
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.cpu = CpuAccount(label)
         env = {
             **os.environ,
             "SANDBOX_FORK_SERVER": "1" if fork_server else "0",
@@ -139,7 +185,9 @@ class Workers:
                 "--without-heartbeat",
                 "--loglevel=WARNING",
             ]
-            self.processes.append(subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True))
+            process = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+            self.cpu.add(process.pid)  # before it starts a pool: its children inherit the cgroup
+            self.processes.append(process)
 
     def kill(self, index: int) -> None:
         os.killpg(self.processes[index].pid, signal.SIGKILL)
@@ -155,15 +203,19 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        self.cpu.remove()
 
 
-def burst(label: str, count: int, workers: int, fork_server: bool, kill_one: bool) -> dict[str, object]:
+def burst(
+    label: str, count: int, workers: int, fork_server: bool, kill_one: bool, rate: float | None = None
+) -> dict[str, object]:
+    """``count`` submissions queued at once, or, with ``rate``, one every 1/rate s (open loop:
+    the pace does not wait for grading, so latency is that of a steady load, not of a backlog)."""
     from django.contrib.auth import get_user_model
 
     from courses.models import Exercise
     from lms.progress import services
     from lms.progress.models import Submission
-    from lms.progress.tasks import requeue_stale_submissions
 
     exercise = Exercise.objects.get(slug="bench-reference")
     learner = get_user_model().objects.get(username="bench-learner")
@@ -176,30 +228,45 @@ def burst(label: str, count: int, workers: int, fork_server: bool, kill_one: boo
         ]
         wait_graded([s.pk for s in warm], timeout=600)
         time.sleep(3 if fork_server else 30)
+        load_at_start = load()
+        cpu_before = pool.cpu.seconds()
         started = time.monotonic()
-        ids = [services.submission_create(user=learner, exercise=exercise, notebook=answer).pk for _ in range(count)]
+        ids = []
+        next_at = time.monotonic()
+        for _ in range(count):
+            if rate:
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += 1 / rate
+            ids.append(services.submission_create(user=learner, exercise=exercise, notebook=answer).pk)
         queued_in = time.monotonic() - started
         killed = False
+        progress_at, last_done = time.monotonic(), 0
         deadline = time.monotonic() + 3600
         while True:
             done = Submission.objects.filter(pk__in=ids, status=Submission.Status.GRADED).count()
             if done == count:
                 break
+            if done != last_done:
+                progress_at, last_done = time.monotonic(), done
             if kill_one and not killed and done >= count // 2:
                 pool.kill(0)
                 killed = True
                 # What the dead worker held is found again by the sweep; in production it runs from
-                # Celery beat every minute after GRADING_LOST_AFTER_SECONDS.
-                from django.conf import settings
-
-                settings.GRADING_LOST_AFTER_SECONDS = 0
-                settings.GRADING_HARD_TIME_LIMIT = 0
-                time.sleep(1)
-                requeue_stale_submissions()
+                # Celery beat every minute and takes back a submission left running longer than
+                # GRADING_HARD_TIME_LIMIT + GRADING_LOST_AFTER_SECONDS. Here: running for more than
+                # 3 s (a grade takes a fraction of that), and no queued one (they are only waiting).
+                sweep(running_for=3, queued_for=10**7)
+            elif killed and time.monotonic() - progress_at > 5:
+                # Nothing graded for 5 s: the queue is empty, and a row still queued is one whose
+                # message the dead worker had taken before it could mark it running.
+                sweep(running_for=3, queued_for=3)
+                progress_at = time.monotonic()
             if time.monotonic() > deadline:
                 raise SystemExit(f"{label}: only {done} of {count} graded within an hour")
             time.sleep(0.05)
         elapsed = time.monotonic() - started
+        cpu_after = pool.cpu.seconds()
+        load_at_end = load()
     finally:
         pool.stop()
     rows = list(
@@ -227,7 +294,22 @@ def burst(label: str, count: int, workers: int, fork_server: bool, kill_one: boo
         "wait": wait,
         "deliveries": deliveries,
         "killed": kill_one,
+        "offered": rate,
+        "cpu_ms": None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1000 / count,
+        "load": f"{load_at_start} at the start, {load_at_end} at the end",
     }
+
+
+def sweep(*, running_for: float, queued_for: float) -> None:
+    """requeue_stale_submissions (Celery beat's sweep), with its thresholds shortened to seconds."""
+    from django.conf import settings
+
+    from lms.progress.tasks import requeue_stale_submissions
+
+    time.sleep(running_for + 0.5)
+    settings.GRADING_LOST_AFTER_SECONDS = queued_for
+    settings.GRADING_HARD_TIME_LIMIT = running_for - queued_for
+    requeue_stale_submissions()
 
 
 def wait_graded(ids: list[int], timeout: float) -> None:
@@ -244,12 +326,21 @@ def report(result: dict[str, object]) -> None:
     latency = result["latency"]
     wait = result["wait"]
     assert isinstance(latency, list) and isinstance(wait, list)
+    offered = result["offered"]
     print(
-        f"{result['label']:6} {result['count']:5} submissions, {result['workers']} workers"
+        f"{result['label']:6} {result['count']:5} submissions"
+        f"{f' offered at {offered:.1f}/s' if isinstance(offered, float) else ' queued at once'}, "
+        f"{result['workers']} workers"
         f"{' (one killed half-way)' if result['killed'] else ''}: {result['rate']:.2f} submissions/s; "
         f"latency p50/p95/p99 {statistics.median(latency):.2f}/{percentile(latency, 0.95):.2f}/"
         f"{percentile(latency, 0.99):.2f} s; queue wait p50/p95/p99 {statistics.median(wait):.2f}/"
         f"{percentile(wait, 0.95):.2f}/{percentile(wait, 0.99):.2f} s; deliveries {result['deliveries']}"
+        + (
+            ""
+            if result["cpu_ms"] is None
+            else f"; CPU per submission {result['cpu_ms']:.0f} ms (workers and sandboxes)"
+        )
+        + f"; {result['load']}"
     )
 
 
@@ -260,11 +351,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kernels", type=int, default=40, help="kernels started for the CPU figure")
     parser.add_argument("--kill-one-worker", action="store_true")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="queue the forked submissions at this steady rate (per second) instead of all at once: "
+        "latency under a sustained load; the cold baseline stays a burst",
+    )
     args = parser.parse_args()
+    if args.rate and args.kill_one_worker:
+        parser.error("--kill-one-worker needs a burst (no --rate)")
 
     forked_ms, cold_ms = kernel_cpu(args.kernels, max(3, args.kernels // 10))
     print(
-        f"CPU per ready kernel, p50: forked {forked_ms:.0f} ms, cold {cold_ms:.0f} ms ({cold_ms / forked_ms:.0f}x less)"
+        f"CPU per ready kernel, p50: forked {forked_ms:.0f} ms, cold {cold_ms:.0f} ms "
+        f"({cold_ms / forked_ms:.0f}x less); {load()}"
     )
 
     os.environ.setdefault("OPENCAPACITY_VAR_DIR", tempfile.mkdtemp(prefix="bench-throughput-"))
@@ -287,7 +387,9 @@ def main() -> None:
     get_user_model().objects.get_or_create(username="bench-learner", defaults={"email": "b@example.org"})
     app.control.purge()
 
-    forked = burst("forked", args.submissions, args.workers, fork_server=True, kill_one=args.kill_one_worker)
+    forked = burst(
+        "forked", args.submissions, args.workers, fork_server=True, kill_one=args.kill_one_worker, rate=args.rate
+    )
     report(forked)
     cold = burst("cold", args.cold_submissions, args.workers, fork_server=False, kill_one=False)
     report(cold)

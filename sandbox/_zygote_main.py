@@ -197,6 +197,8 @@ def _run_payload(kind, request, spec, fds):
     os._exit(0)
 
 
+#: Modules learnt from the probe kernel (see _preload) and imported here, reported to the host.
+_LEARNT = []
 #: The judge's code, compiled once; the kernel application, configured once (see _prepare_kernel).
 _JUDGE_CODE = None
 _APP = None
@@ -239,7 +241,8 @@ def _start_kernel(connection_file):
     app.init_connection_file()
     app.init_poller()
     app.init_sockets()
-    app.init_heartbeat()
+    # No heartbeat: a thread and a ZeroMQ context of its own in every kernel, and the worker
+    # never pings it (it watches the sandbox's init instead). The connection file keeps its port.
     app.write_connection_file()
     app.init_io()
     app.init_signal()
@@ -386,7 +389,7 @@ class Zygote:
         os.set_blocking(wake_write, False)
         signal.set_wakeup_fd(wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        self.send({"op": "ready", "pid": os.getpid()})
+        self.send({"op": "ready", "pid": os.getpid(), "learnt": _LEARNT})
         while True:
             reports = [e["report"] for e in self.sandboxes.values() if e["report"] is not None]
             readable, _, _ = select.select([self.control, wake_read, *reports], [], [])
@@ -412,7 +415,6 @@ class Zygote:
 
 def _preload(spec):
     """Import the stack and everything a kernel imports while it boots, once, here."""
-    import io
     import types
 
     for name in spec["preload"]:
@@ -441,9 +443,23 @@ def _preload(spec):
             path = "/tmp/.oc-probe/kernel.json"
             os.makedirs("/tmp/.oc-probe", exist_ok=True)
             jupyter_client.connect.write_connection_file(path, transport="ipc", ip="/tmp/.oc-probe/ipc")
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            # Silenced at the descriptors: ipykernel captures fds 1 and 2 and needs real files there
+            # (redirecting sys.stdout to a StringIO made this probe fail, and every kernel then
+            # imported the debugger, ~35 ms of CPU, itself).
+            log = os.dup(2)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            try:
                 IPKernelApp.instance().initialize(["-f", path])
+            except BaseException:
+                os.dup2(log, 2)
+                raise
             os.write(write, json.dumps(sorted(set(sys.modules) - before)).encode())
+        except BaseException:  # noqa: BLE001 - reported in the zygote's log; kernels still work
+            import traceback
+
+            traceback.print_exc()
         finally:
             os._exit(0)
     os.close(write)
@@ -455,6 +471,7 @@ def _preload(spec):
     for name in json.loads(b"".join(chunks) or b"[]"):
         with contextlib.suppress(Exception):
             __import__(name)
+            _LEARNT.append(name)
     global _JUDGE_CODE
     _JUDGE_CODE = compile(spec["judge"], "<judge>", "exec")
     with contextlib.suppress(Exception):

@@ -105,6 +105,10 @@ class ForkServer:
         if ready.get("op") != "ready":
             self.close()
             raise KernelStartError.from_output("fork server", self._log_tail())
+        #: What a kernel imports while it boots, learnt by the zygote from a throw-away kernel and
+        #: imported there once (empty if that probe failed: kernels then import it themselves).
+        learnt = ready.get("learnt")
+        self.kernel_modules = frozenset(str(name) for name in learnt) if isinstance(learnt, list) else frozenset()
         self._pidns = procs.find_namespace(self._process.pid)
         self._zygote_host_pid = self._host_pid(self._process.pid, int(str(ready["pid"])), depth=2)
         self._reader = threading.Thread(target=self._read, name="sandbox-forkserver", daemon=True)

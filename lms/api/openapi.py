@@ -128,8 +128,11 @@ def _learner_paths() -> dict[str, Any]:
         },
         "/submissions/{submission_id}": {
             "get": {
-                "summary": "A submission's status, score and per-test feedback",
-                "description": "Poll until `status` is graded or failed. Hidden tests report only passed/failed.",
+                "summary": "A submission's status, score and per-test feedback, or a run's outputs",
+                "description": (
+                    "Poll until `status` is graded or failed. Hidden tests report only passed/failed. A Run "
+                    "(`kind` run) has no score: its `cells` carry the outputs the exercise page shows."
+                ),
                 "tags": ["learner"],
                 "parameters": [_id_parameter("submission_id", "The submission's id")],
                 "responses": {"200": _json(_ref("Submission"), "The submission"), **_errors(401, 404)},
@@ -174,6 +177,17 @@ def _learner_schemas() -> dict[str, Any]:
             "tests": {"type": "array", "items": _ref("TestResult")},
             "manual": {"type": "array", "items": {"type": "string"}, "description": "Parts graded by hand later"},
             "failed_reason": {"type": "string"},
+            "verdict_label": {"type": "string", "description": "Run only: the verdict in the request's language"},
+            "cells": {
+                "type": "array",
+                "items": _ref("RunCell"),
+                "description": "Run only: the outputs of each answer cell, in notebook order",
+            },
+            "instructor_errors": {
+                "type": "array",
+                "items": _ref("RunOutput"),
+                "description": "Run only: errors raised by the exercise's own code before the answer cells",
+            },
             "created_at": nullable_time,
             "finished_at": nullable_time,
             "url": {"type": "string"},
@@ -202,6 +216,33 @@ def _learner_schemas() -> dict[str, Any]:
             },
         },
         "Submission": submission,
+        "RunCell": {
+            "type": "object",
+            "properties": {
+                "key": {"type": "string", "description": "The answer cell's key (see GET /exercises/{id})"},
+                "ran": {"type": "boolean", "description": "False when an earlier cell stopped the run"},
+                "outputs": {"type": "array", "items": _ref("RunOutput")},
+            },
+        },
+        "RunOutput": {
+            "type": "object",
+            "description": (
+                "One output, checked before it was stored: text is plain text (never markup, ANSI codes "
+                "removed); an image is a data: URI of a verified PNG or JPEG, or is replaced by `text` "
+                "saying it was omitted."
+            ),
+            "required": ["kind"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["stream", "result", "display", "error"]},
+                "name": {"type": "string", "enum": ["stdout", "stderr"], "description": "stream only"},
+                "text": {"type": "string"},
+                "image": {"type": "string", "description": "data:image/png;base64,... or data:image/jpeg;base64,..."},
+                "omitted": {"type": "string", "enum": ["image"]},
+                "ename": {"type": "string", "description": "error only: the exception's type"},
+                "evalue": {"type": "string", "description": "error only: its message"},
+                "traceback": {"type": "string", "description": "error only: the traceback as plain text"},
+            },
+        },
         "SubmissionList": {
             "type": "object",
             "properties": {"submissions": {"type": "array", "items": _ref("Submission")}},

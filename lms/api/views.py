@@ -15,6 +15,7 @@ from lms.api.auth import api_endpoint, error
 from lms.api.openapi import openapi_document
 from lms.progress import notebooks, selectors, services
 from lms.progress.models import Submission
+from lms.progress.outputs import run_public
 from lms.progress.ratelimit import RateLimited
 from sandbox.formats import source_of
 
@@ -26,8 +27,14 @@ def _absolute(request: HttpRequest, path: str) -> str:
 
 
 def _submission(request: HttpRequest, submission: Submission) -> dict[str, Any]:
+    run = (
+        run_public(verdict=submission.verdict, feedback=submission.feedback or {})
+        if submission.kind == Submission.Kind.RUN
+        else {}
+    )
     return {
         **selectors.submission_public(submission),
+        **run,
         "url": _absolute(request, reverse("api_submission", args=[submission.pk])),
         "page_url": _absolute(request, reverse("submission_detail", args=[submission.pk])),
     }

@@ -15,6 +15,8 @@ import io
 import re
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from sandbox.run import RunOutcome
 
 # CSI sequences (colours, cursor moves) and the few other escapes terminals use.
@@ -25,6 +27,12 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT_CHARS = 64 * 1024
 MAX_IMAGE_PIXELS = 4000 * 4000
 IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+IMAGE_OMITTED = gettext_lazy("[image omitted: not a valid PNG or JPEG image]")
+RUN_STATUS = {
+    "ran": gettext_lazy("All cells ran."),
+    "stopped at an error": gettext_lazy("Stopped at the first error; the cells after it did not run."),
+}
 
 
 def clean_text(text: str) -> str:
@@ -89,4 +97,24 @@ def run_feedback(outcome: RunOutcome) -> dict[str, Any]:
             for cell in raw["cells"]
         ],
         "instructor_errors": [clean_output(o) for o in raw["instructor_errors"]],
+    }
+
+
+def run_public(*, verdict: str, feedback: dict[str, Any]) -> dict[str, Any]:
+    """What the learner is shown of a stored run, in their language: the same on the page and in the API.
+
+    The outputs were checked when stored (``run_feedback``); an image that failed the check is
+    replaced by a sentence saying so.
+    """
+
+    def shown(output: dict[str, Any]) -> dict[str, Any]:
+        return {**output, "text": str(IMAGE_OMITTED)} if output.get("omitted") == "image" else output
+
+    return {
+        "verdict_label": str(RUN_STATUS.get(verdict, verdict)),
+        "cells": [
+            {"key": cell.get("key"), "ran": cell.get("ran"), "outputs": [shown(o) for o in cell.get("outputs", [])]}
+            for cell in feedback.get("cells", [])
+        ],
+        "instructor_errors": [shown(o) for o in feedback.get("instructor_errors", [])],
     }

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from courses.models import CoursePage, Exercise, LessonPage
@@ -18,6 +17,7 @@ from courses.quizzes import QuizAnswerError
 from courses.selectors import QUIZ_FLASH_SESSION_KEY, lesson_hints, quiz_in_lesson, safe_html
 from lms.progress import certificates, notebooks, selectors, services
 from lms.progress.models import Certificate, Submission
+from lms.progress.outputs import run_public
 from lms.progress.ratelimit import RateLimited
 
 
@@ -176,33 +176,16 @@ def _submission_json(submission: Submission) -> dict[str, object]:
 MAX_QUIZ_VALUES = 8
 
 
-IMAGE_OMITTED = gettext_lazy("[image omitted: not a valid PNG or JPEG image]")
-RUN_STATUS = {
-    "ran": gettext_lazy("All cells ran."),
-    "stopped at an error": gettext_lazy("Stopped at the first error; the cells after it did not run."),
-}
-
-
 def _run_json(submission: Submission, feedback: dict) -> dict[str, object]:
     """A run's outputs per answer cell, already checked when stored (lms.progress.outputs)."""
-
-    def shown(output: dict) -> dict:
-        return {**output, "text": str(IMAGE_OMITTED)} if output.get("omitted") == "image" else output
-
-    verdict = submission.verdict
     return {
         "id": submission.pk,
         "url": reverse("submission_detail", args=[submission.pk]),
         "kind": submission.kind,
         "status": submission.status,
         "status_label": str(submission.get_status_display()),
-        "verdict": verdict,
-        "verdict_label": str(RUN_STATUS.get(verdict, verdict)),
-        "cells": [
-            {"key": cell.get("key"), "ran": cell.get("ran"), "outputs": [shown(o) for o in cell.get("outputs", [])]}
-            for cell in feedback.get("cells", [])
-        ],
-        "instructor_errors": [shown(o) for o in feedback.get("instructor_errors", [])],
+        "verdict": submission.verdict,
+        **run_public(verdict=submission.verdict, feedback=feedback),
         "failed_reason": _("Your code could not run. Please try again later.") if submission.status == "failed" else "",
     }
 

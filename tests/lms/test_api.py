@@ -219,6 +219,51 @@ def test_submit_code_then_poll_then_download_the_latest_code(
     assert mine["metadata"]["kernelspec"]["language"] == "python"
 
 
+def test_a_run_shows_the_same_outputs_as_the_page(api, client, learner, exercise, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.post(submissions_url(exercise), {"kind": "run", "answers": {"answer": WRONG}})
+    assert response.status_code == 202
+    created = response.json()
+    assert (created["kind"], created["status"], created["cells"]) == ("run", "queued", [])
+
+    # Ran (as the worker would store it: lms.progress.outputs.run_feedback, already checked).
+    submission = Submission.objects.get(pk=created["id"])
+    submission.status, submission.verdict = "graded", "stopped at an error"
+    submission.feedback = {
+        "status": "stopped at an error",
+        "detail": "operator-only detail",
+        "cells": [
+            {
+                "key": "answer",
+                "ran": True,
+                "outputs": [
+                    {"kind": "stream", "name": "stdout", "text": "<b>hello</b>\n"},
+                    {"kind": "display", "omitted": "image"},
+                    {"kind": "error", "ename": "ZeroDivisionError", "evalue": "division by zero", "traceback": "1 / 0"},
+                ],
+            }
+        ],
+        "instructor_errors": [],
+    }
+    submission.save()
+    polled = api.get(f"/api/v1/submissions/{created['id']}", HTTP_ACCEPT_LANGUAGE="fr").json()
+    client.force_login(learner)
+    page = client.get(f"/fr/learning/submissions/{created['id']}/", HTTP_ACCEPT="application/json").json()
+    assert polled["cells"] == page["cells"] and polled["verdict_label"] == page["verdict_label"]
+    (cell,) = polled["cells"]
+    stream, image, error = cell["outputs"]
+    assert stream["text"] == "<b>hello</b>\n" and error["ename"] == "ZeroDivisionError"
+    assert image["omitted"] == "image" and image["text"]  # said in words, not shown
+    assert (polled["score"], polled["tests"]) == (None, [])
+    assert "operator-only" not in json.dumps(polled)
+    (listed,) = api.get(submissions_url(exercise), HTTP_ACCEPT_LANGUAGE="fr").json()["submissions"]
+    assert listed["cells"] == polled["cells"]
+    described = client.get("/api/v1/schema").json()["components"]["schemas"]
+    assert {"cells", "instructor_errors", "verdict_label"} <= set(described["Submission"]["properties"])
+    assert set(cell) == set(described["RunCell"]["properties"])
+    assert all(set(output) <= set(described["RunOutput"]["properties"]) for output in cell["outputs"])
+
+
 def test_submit_a_whole_notebook_as_json_as_text_or_as_a_file(api, exercise, django_capture_on_commit_callbacks):
     notebook = released_with(RIGHT, exercise)
     notebook["cells"].append({"cell_type": "code", "metadata": {}, "source": "extra = 1", "outputs": []})

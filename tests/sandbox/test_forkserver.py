@@ -51,6 +51,15 @@ def test_pool_forks_its_sessions(pool: KernelPool, two_sessions: list[Session]) 
         assert session.kernel._forked is not None and session.judge._forked is not None
 
 
+def test_the_zygote_imports_what_a_kernel_imports_while_it_boots(pool: KernelPool) -> None:
+    # Learnt from a throw-away kernel in the zygote. When that probe failed, nothing said so and
+    # every forked kernel imported the debugger itself: about a third of its start-up CPU.
+    assert pool.wait_ready(1)
+    server = pool._forkserver
+    assert server is not None
+    assert {"ipykernel.debugger", "IPython.core.debugger"} <= server.kernel_modules
+
+
 def test_forked_sandboxes_share_no_namespace(two_sessions: list[Session]) -> None:
     seen = [_namespaces(os.getpid())]
     for session in two_sessions:

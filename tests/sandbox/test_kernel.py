@@ -7,11 +7,15 @@ worker keeps grading normally.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pytest
 
+from sandbox.forkserver import ForkServer
 from sandbox.formats import parse_exercise
 from sandbox.grader import Grader
+from sandbox.kernel import SandboxedKernel
+from sandbox.settings import SandboxSettings
 
 from .conftest import assert_nothing_left, read
 
@@ -110,3 +114,17 @@ def test_run_caps_output_kept(grader: Grader) -> None:
     result = grader.run(["print('x' * 200_000)"])
     kept = sum(len(o.text) for o in result.cells[0])
     assert 0 < kept <= grader.settings.limits.output_bytes_kept
+
+
+@pytest.mark.parametrize("fork_server", [False, True], ids=["cold", "forked"])
+def test_kernel_starts_without_preloaded_modules(sandbox_settings: SandboxSettings, fork_server: bool) -> None:
+    settings = replace(sandbox_settings, preload=())
+    server = ForkServer(settings) if fork_server else None
+    try:
+        with SandboxedKernel(settings, server) as kernel:
+            run = kernel.execute("import sys\nprint('numpy' in sys.modules, 6 * 7)", timeout=10)
+        assert run.status == "ok", run.error
+        assert run.outputs[0].text == "False 42\n"
+    finally:
+        if server is not None:
+            server.close()
