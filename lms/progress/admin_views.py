@@ -200,8 +200,9 @@ def grades_csv_lines(gradebook: analytics.Gradebook) -> Iterator[str]:
     header = [
         _("Learner"),
         _("E-mail"),
-        _("Enrolled"),
-        _("Course completed"),
+        # Dates, unlike the page's "Enrolled" count: their own strings, translated as dates.
+        _("Enrolled on"),
+        _("Course completed on"),
         _("Lessons completed (of %(total)d)") % {"total": gradebook.lesson_total},
         _("Quiz points (of %(total)s)") % {"total": _points(gradebook.quiz_total)},
     ]

@@ -160,8 +160,8 @@ def test_grades_csv_content_injection_guard_and_bom(data_set, client, django_use
     assert rows[0][:6] == [
         "Learner",
         "E-mail",
-        "Enrolled",
-        "Course completed",
+        "Enrolled on",
+        "Course completed on",
         "Lessons completed (of 3)",
         "Quiz points (of 2)",
     ]
