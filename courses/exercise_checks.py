@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 FINISHED = (ExerciseCheckStatus.PASSED, ExerciseCheckStatus.FAILED, ExerciseCheckStatus.ERROR)
 CHECKED_BY_SANDBOX = "sandbox"
+#: A failure that names a file under /data: the notebook expects datasets the exercise lacks.
+READS_DATA = re.compile(r"['\"]/data/[^'\"]*['\"]")
 #: Notebooks in content/ are graded by tests/content/test_course_files.py in CI, not at load time.
 CHECKED_BY_CONTENT_TESTS = "content tests"
 
@@ -65,6 +68,11 @@ def check_message(check: ExerciseCheck | None) -> str:
         ),
         "leak": _("The learner version would show a solution or hidden test from %(where)s."),
         "sandbox": _("The sandbox could not run the check."),
+        "datasets": _("A dataset of this exercise is missing or damaged on this server: upload it again."),
+        "no-datasets": _(
+            "The solution fails test %(test)s in %(where)s because it reads /data, and this exercise has no "
+            "dataset. Attach its datasets, then save the exercise to check it again."
+        ),
     }
     # The engine's own words (check.detail) are shown apart, left to right, as code.
     return messages.get(check.problem, _("The check failed in %(where)s.")) % {"where": where, "test": test or "?"}
@@ -134,9 +142,29 @@ def exercise_check_start(*, check: ExerciseCheck) -> None:
 
 def exercise_check_run(*, check: ExerciseCheck, grader: Grader) -> ExerciseCheck:
     """Grade the solution and the starter in the sandbox and store the outcome on the check."""
+    from courses.datasets import DatasetUnavailable, exercise_datasets_dir
     from sandbox.exercise_check import check_exercise
 
-    outcome = check_exercise(grader, check.notebook, check.format)
+    try:
+        # The same /data as learners' Run, Check and Submit (lms/progress/services.py).
+        datasets = exercise_datasets_dir(check.exercise)
+    except DatasetUnavailable as error:
+        # This server's copy is missing or damaged: not the notebook's fault, so checked again on save.
+        return exercise_check_finish(
+            check_id=check.pk, status=ExerciseCheckStatus.ERROR, problem="datasets", detail=str(error)
+        )
+    outcome = check_exercise(grader, check.notebook, check.format, datasets=datasets)
+    if datasets is None and outcome.problem == "solution-fails" and READS_DATA.search(outcome.detail):
+        # Attaching the datasets does not change the notebook, so this result must not be final:
+        # an error is checked again on the next save.
+        return exercise_check_finish(
+            check_id=check.pk,
+            status=ExerciseCheckStatus.ERROR,
+            problem="no-datasets",
+            cell=outcome.cell,
+            test=outcome.test,
+            detail=outcome.detail,
+        )
     return exercise_check_finish(
         check_id=check.pk,
         status=ExerciseCheckStatus.PASSED if outcome.passed else ExerciseCheckStatus.FAILED,
