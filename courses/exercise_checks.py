@@ -94,10 +94,12 @@ def exercise_publish_refusal(*, exercise: Exercise) -> str:
 
 
 # -- writes --------------------------------------------------------------------------------------
-def exercise_check_request(*, exercise: Exercise) -> ExerciseCheck:
+def exercise_check_request(*, exercise: Exercise, publish_when_passed: bool = False) -> ExerciseCheck:
     """Check ``exercise``'s notebook as it stands (a draft's), once per version; enqueue on commit.
 
-    A version already checked is not checked again, except after an infrastructure error.
+    A version already checked is not checked again, except after an infrastructure error. With
+    ``publish_when_passed`` the version is published by the check task once it passes, if it is
+    still the exercise's latest revision then (course package import).
     """
     from courses.tasks import check_exercise
 
@@ -105,8 +107,17 @@ def exercise_check_request(*, exercise: Exercise) -> ExerciseCheck:
     check, created = ExerciseCheck.objects.get_or_create(
         exercise_id=exercise.pk,
         notebook_hash=digest,
-        defaults={"notebook": exercise.notebook, "format": exercise.format},
+        defaults={
+            "notebook": exercise.notebook,
+            "format": exercise.format,
+            "publish_when_passed": publish_when_passed,
+        },
     )
+    if publish_when_passed and not check.publish_when_passed:
+        check.publish_when_passed = True
+        check.save(update_fields=["publish_when_passed"])
+    if not created and check.status == ExerciseCheckStatus.PASSED and publish_when_passed:
+        exercise_publish_checked(check=check)
     if not created and check.status != ExerciseCheckStatus.ERROR:
         return check
     if not created:
@@ -165,7 +176,7 @@ def exercise_check_run(*, check: ExerciseCheck, grader: Grader) -> ExerciseCheck
             test=outcome.test,
             detail=outcome.detail,
         )
-    return exercise_check_finish(
+    finished = exercise_check_finish(
         check_id=check.pk,
         status=ExerciseCheckStatus.PASSED if outcome.passed else ExerciseCheckStatus.FAILED,
         problem=outcome.problem,
@@ -173,6 +184,27 @@ def exercise_check_run(*, check: ExerciseCheck, grader: Grader) -> ExerciseCheck
         test=outcome.test,
         detail=outcome.detail,
     )
+    if finished.status == ExerciseCheckStatus.PASSED and finished.publish_when_passed:
+        exercise_publish_checked(check=finished)
+    return finished
+
+
+@transaction.atomic
+def exercise_publish_checked(*, check: ExerciseCheck) -> bool:
+    """Publish the exercise's latest revision when it is the version ``check`` passed.
+
+    A newer draft saved meanwhile (an instructor's edit) is left for its own check and for the
+    instructor to publish. Publishing passes through Exercise.publish, so the rule holds here too.
+    """
+    exercise = Exercise.objects.select_for_update().get(pk=check.exercise_id)
+    revision = exercise.latest_revision
+    if revision is None or (exercise.live and exercise.live_revision_id == revision.pk):
+        return False
+    draft = revision.as_object()
+    if notebook_hash(notebook=draft.notebook, fmt=draft.format) != check.notebook_hash:
+        return False
+    revision.publish()
+    return True
 
 
 @transaction.atomic
