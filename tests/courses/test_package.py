@@ -603,3 +603,21 @@ def test_an_imported_exercise_whose_check_fails_stays_unpublished(package_files)
         exercise_publish_checked(check=check)
     exercise.refresh_from_db()
     assert not exercise.live
+
+
+def test_a_draft_saved_after_the_import_is_not_published_by_the_imports_check(package_files):
+    from courses.exercise_checks import exercise_check_finish, exercise_check_for, exercise_publish_checked
+    from courses.exercises import exercise_import
+    from courses.models import ExerciseCheckStatus
+
+    course_package_import(data=repack(package_files, {}))
+    exercise = Exercise.objects.get()
+    imported = exercise_check_for(exercise=exercise)
+    edited = json.loads(json.dumps(exercise.notebook))
+    edited["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "An instructor's note."})
+    exercise_import(slug=exercise.slug, raw_notebook=json.dumps(edited))
+    passed = exercise_check_finish(check_id=imported.pk, status=ExerciseCheckStatus.PASSED)
+    # The instructor's newer draft waits for its own check and for the instructor to publish it.
+    assert exercise_publish_checked(check=passed) is False
+    exercise.refresh_from_db()
+    assert not exercise.live
