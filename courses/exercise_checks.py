@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 FINISHED = (ExerciseCheckStatus.PASSED, ExerciseCheckStatus.FAILED, ExerciseCheckStatus.ERROR)
 CHECKED_BY_SANDBOX = "sandbox"
+#: A failure that names a file under /data: the notebook expects datasets the exercise lacks.
+READS_DATA = re.compile(r"['\"]/data/[^'\"]*['\"]")
 #: Notebooks in content/ are graded by tests/content/test_course_files.py in CI, not at load time.
 CHECKED_BY_CONTENT_TESTS = "content tests"
 
@@ -65,6 +68,11 @@ def check_message(check: ExerciseCheck | None) -> str:
         ),
         "leak": _("The learner version would show a solution or hidden test from %(where)s."),
         "sandbox": _("The sandbox could not run the check."),
+        "datasets": _("A dataset of this exercise is missing or damaged on this server: upload it again."),
+        "no-datasets": _(
+            "The solution fails test %(test)s in %(where)s because it reads /data, and this exercise has no "
+            "dataset. Attach its datasets, then save the exercise to check it again."
+        ),
     }
     # The engine's own words (check.detail) are shown apart, left to right, as code.
     return messages.get(check.problem, _("The check failed in %(where)s.")) % {"where": where, "test": test or "?"}
@@ -86,10 +94,12 @@ def exercise_publish_refusal(*, exercise: Exercise) -> str:
 
 
 # -- writes --------------------------------------------------------------------------------------
-def exercise_check_request(*, exercise: Exercise) -> ExerciseCheck:
+def exercise_check_request(*, exercise: Exercise, publish_when_passed: bool = False) -> ExerciseCheck:
     """Check ``exercise``'s notebook as it stands (a draft's), once per version; enqueue on commit.
 
-    A version already checked is not checked again, except after an infrastructure error.
+    A version already checked is not checked again, except after an infrastructure error. With
+    ``publish_when_passed`` the version is published by the check task once it passes, if it is
+    still the exercise's latest revision then (course package import).
     """
     from courses.tasks import check_exercise
 
@@ -97,8 +107,17 @@ def exercise_check_request(*, exercise: Exercise) -> ExerciseCheck:
     check, created = ExerciseCheck.objects.get_or_create(
         exercise_id=exercise.pk,
         notebook_hash=digest,
-        defaults={"notebook": exercise.notebook, "format": exercise.format},
+        defaults={
+            "notebook": exercise.notebook,
+            "format": exercise.format,
+            "publish_when_passed": publish_when_passed,
+        },
     )
+    if publish_when_passed and not check.publish_when_passed:
+        check.publish_when_passed = True
+        check.save(update_fields=["publish_when_passed"])
+    if not created and check.status == ExerciseCheckStatus.PASSED and publish_when_passed:
+        exercise_publish_checked(check=check)
     if not created and check.status != ExerciseCheckStatus.ERROR:
         return check
     if not created:
@@ -134,10 +153,30 @@ def exercise_check_start(*, check: ExerciseCheck) -> None:
 
 def exercise_check_run(*, check: ExerciseCheck, grader: Grader) -> ExerciseCheck:
     """Grade the solution and the starter in the sandbox and store the outcome on the check."""
+    from courses.datasets import DatasetUnavailable, exercise_datasets_dir
     from sandbox.exercise_check import check_exercise
 
-    outcome = check_exercise(grader, check.notebook, check.format)
-    return exercise_check_finish(
+    try:
+        # The same /data as learners' Run, Check and Submit (lms/progress/services.py).
+        datasets = exercise_datasets_dir(check.exercise)
+    except DatasetUnavailable as error:
+        # This server's copy is missing or damaged: not the notebook's fault, so checked again on save.
+        return exercise_check_finish(
+            check_id=check.pk, status=ExerciseCheckStatus.ERROR, problem="datasets", detail=str(error)
+        )
+    outcome = check_exercise(grader, check.notebook, check.format, datasets=datasets)
+    if datasets is None and outcome.problem == "solution-fails" and READS_DATA.search(outcome.detail):
+        # Attaching the datasets does not change the notebook, so this result must not be final:
+        # an error is checked again on the next save.
+        return exercise_check_finish(
+            check_id=check.pk,
+            status=ExerciseCheckStatus.ERROR,
+            problem="no-datasets",
+            cell=outcome.cell,
+            test=outcome.test,
+            detail=outcome.detail,
+        )
+    finished = exercise_check_finish(
         check_id=check.pk,
         status=ExerciseCheckStatus.PASSED if outcome.passed else ExerciseCheckStatus.FAILED,
         problem=outcome.problem,
@@ -145,6 +184,27 @@ def exercise_check_run(*, check: ExerciseCheck, grader: Grader) -> ExerciseCheck
         test=outcome.test,
         detail=outcome.detail,
     )
+    if finished.status == ExerciseCheckStatus.PASSED and finished.publish_when_passed:
+        exercise_publish_checked(check=finished)
+    return finished
+
+
+@transaction.atomic
+def exercise_publish_checked(*, check: ExerciseCheck) -> bool:
+    """Publish the exercise's latest revision when it is the version ``check`` passed.
+
+    A newer draft saved meanwhile (an instructor's edit) is left for its own check and for the
+    instructor to publish. Publishing passes through Exercise.publish, so the rule holds here too.
+    """
+    exercise = Exercise.objects.select_for_update().get(pk=check.exercise_id)
+    revision = exercise.latest_revision
+    if revision is None or (exercise.live and exercise.live_revision_id == revision.pk):
+        return False
+    draft = revision.as_object()
+    if notebook_hash(notebook=draft.notebook, fmt=draft.format) != check.notebook_hash:
+        return False
+    revision.publish()
+    return True
 
 
 @transaction.atomic

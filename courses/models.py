@@ -280,6 +280,9 @@ class ExerciseCheck(models.Model):
     detail = models.TextField(blank=True)
     #: How it passed: "sandbox", or "content tests" for notebooks shipped in content/ (tests/content).
     checked_by = models.CharField(max_length=30, blank=True)
+    #: Publish this version as soon as it passes, without an instructor clicking publish (course
+    #: package import, docs/course-packages.md). Publishing still goes through Exercise.publish.
+    publish_when_passed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -14,6 +14,7 @@ cannot be trusted) are raised, never reported as a verdict on the notebook.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ExerciseFormatError
@@ -42,8 +43,13 @@ class CheckOutcome:
         return not self.problem
 
 
-def check_exercise(grader: Grader, notebook: dict[str, Any], fmt: str = "auto") -> CheckOutcome:
-    """Grade the solution and the starter, and look for leaks; the first problem found is returned."""
+def check_exercise(
+    grader: Grader, notebook: dict[str, Any], fmt: str = "auto", *, datasets: Path | None = None
+) -> CheckOutcome:
+    """Grade the solution and the starter, and look for leaks; the first problem found is returned.
+
+    ``datasets`` is mounted read-only at /data for both gradings, as for learners' submissions.
+    """
     try:
         exercise = parse_exercise(_dumps(notebook), fmt)
     except ExerciseFormatError as error:
@@ -57,7 +63,7 @@ def check_exercise(grader: Grader, notebook: dict[str, Any], fmt: str = "auto") 
     if leak is not None:
         return leak
 
-    solved = grader.grade(exercise, notebook)
+    solved = grader.grade(exercise, notebook, datasets=datasets)
     if solved.status != "graded":
         return CheckOutcome("solution-fails", detail=f"{solved.status}: {solved.detail}".strip(": "))
     for result in solved.tests:
@@ -66,7 +72,7 @@ def check_exercise(grader: Grader, notebook: dict[str, Any], fmt: str = "auto") 
                 "solution-fails", cell=_test_cell(exercise, result.id, cells), test=result.id, detail=result.message
             )
 
-    starter = grader.grade(exercise, release)
+    starter = grader.grade(exercise, release, datasets=datasets)
     autograded = round(sum(t.points for t in exercise.tests), 6)
     earned = round(sum(r.points for r in starter.tests), 6)
     if starter.status == "graded" and earned >= autograded:

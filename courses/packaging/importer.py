@@ -32,6 +32,7 @@ from wagtail.images import get_image_model
 from wagtail.models import Collection, Locale, Page
 
 from courses.blocks import LessonStreamBlock
+from courses.exercise_checks import exercise_check_request
 from courses.models import CatalogPage, CoursePage, Exercise
 from courses.packaging.archive import (
     PAGE_MODELS,
@@ -185,14 +186,18 @@ class _Importer:
 
     def _import_exercises(self, report: ImportReport) -> None:
         for slug, (entry, notebook, fmt, max_score) in sorted(self.package.exercises.items()):
+            # Unpublished until its self-check passes on this deployment, then published by the
+            # check task: a package is not trusted to have been checked where it was made.
             exercise = Exercise(
-                slug=slug, title=entry["title"][:200], notebook=notebook, format=fmt, max_score=max_score
+                slug=slug, title=entry["title"][:200], notebook=notebook, format=fmt, max_score=max_score, live=False
             )
             try:
                 exercise.full_clean()
             except ValidationError as error:
                 raise PackageError(f"{entry['notebook']}: {_error_text(error)}") from error
             exercise.save()
+            exercise.save_revision(user=self.user)
+            exercise_check_request(exercise=exercise, publish_when_passed=True)
             self.exercises[slug] = exercise
             report.exercises.append(slug)
 

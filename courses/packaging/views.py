@@ -106,4 +106,12 @@ class ImportCourseView(WagtailAdminTemplateMixin, FormView):
                 "images": report.images_created + report.images_reused,
             },
         )
+        if report.exercises:
+            messages.info(
+                self.request,
+                _(
+                    "Each exercise is published once its self-check passes in this site's sandbox; "
+                    "until then its lessons show it as not available yet."
+                ),
+            )
         return redirect("wagtailadmin_explore", report.course.pk)

@@ -198,3 +198,31 @@ def test_an_instructor_uploads_a_dataset_in_the_admin(instructor_client, exercis
     assert (dataset.file_name, dataset.licence, dataset.size) == ("capitals.csv", "ODbL-1.0", len(CSV))
     listing = instructor_client.get(reverse("wagtailsnippets_courses_dataset:list"))
     assert "capitals.csv" in listing.content.decode()
+
+
+@pytest.mark.kernel
+def test_the_self_check_mounts_the_exercises_datasets_and_says_when_they_are_missing():
+    """Through the check task and the real sandbox, as a worker runs it (in this process)."""
+    from courses.exercise_checks import check_message, exercise_check_for, exercise_check_request
+    from courses.exercises import exercise_import
+    from courses.models import ExerciseCheckStatus
+    from courses.tasks import check_exercise
+
+    notebook = json.dumps(exercise_notebook(name="dataset-exercise.ipynb"))
+    exercise, _created = exercise_import(slug="cities", raw_notebook=notebook)
+    check = exercise_check_for(exercise=exercise)
+    check_exercise.apply(args=[check.pk])
+    check.refresh_from_db()
+    # Not a verdict on the notebook: attaching the files and saving checks it again.
+    assert (check.status, check.problem) == (ExerciseCheckStatus.ERROR, "no-datasets"), check.detail
+    assert "reads /data" in check_message(check) and "/data/cities.csv" in check.detail
+    for name, content in (("cities.csv", CSV), ("cities.parquet", PARQUET)):
+        datasets.dataset_attach(exercise=exercise, file_name=name, content=content, **META)
+    again = exercise_check_request(exercise=exercise)
+    assert again.pk == check.pk and again.status == ExerciseCheckStatus.QUEUED
+    check_exercise.apply(args=[check.pk])
+    check.refresh_from_db()
+    assert check.status == ExerciseCheckStatus.PASSED, (check.problem, check.detail)
+    exercise.get_latest_revision().publish()
+    exercise.refresh_from_db()
+    assert exercise.live

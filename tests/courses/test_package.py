@@ -548,3 +548,76 @@ def test_encrypted_entries_and_oversized_images_are_refused(package_files, setti
     settings.WAGTAILIMAGES_MAX_IMAGE_PIXELS = 100
     with pytest.raises(PackageError, match=r"images/.*-line-fit\.png: \d+×\d+ pixels is more than this site accepts"):
         read_package(write_zip(package_files))
+
+
+# -- the publish rule -----------------------------------------------------------------------------
+@pytest.mark.kernel
+def test_an_imported_exercise_is_served_only_once_its_self_check_passes_here(package_files, client, django_user_model):
+    """The check task runs in this process, through the real sandbox, as a grading worker runs it."""
+    from django.urls import reverse
+
+    from courses.exercise_checks import exercise_check_for
+    from courses.models import ExerciseCheckStatus
+    from courses.tasks import check_exercise
+
+    course_package_import(data=repack(package_files, {}))
+    exercise = Exercise.objects.get()
+    lesson = next(
+        page
+        for page in LessonPage.objects.filter(locale__language_code="en", alias_of=None)
+        if any(block.block_type == "exercise" for block in page.body)
+    )
+    client.force_login(django_user_model.objects.create_user("learner", "learner@example.org", "x" * 12))
+    check = exercise_check_for(exercise=exercise)
+    assert (check.status, check.publish_when_passed, exercise.live) == (ExerciseCheckStatus.QUEUED, True, False)
+    assert "This exercise is not available yet" in client.get(lesson.url).content.decode()
+    assert client.get(reverse("exercise_notebook", args=[exercise.pk])).status_code == 404
+
+    check_exercise.apply(args=[check.pk])
+
+    check.refresh_from_db()
+    exercise.refresh_from_db()
+    assert check.status == ExerciseCheckStatus.PASSED, (check.problem, check.detail)
+    assert exercise.live and not exercise.has_unpublished_changes
+    html = client.get(lesson.url).content.decode()
+    assert "This exercise is not available yet" not in html and "answer:" in html
+    assert client.get(reverse("exercise_notebook", args=[exercise.pk])).status_code == 200
+
+
+def test_an_imported_exercise_whose_check_fails_stays_unpublished(package_files):
+    from courses.exercise_checks import (
+        ExerciseNotChecked,
+        exercise_check_finish,
+        exercise_check_for,
+        exercise_publish_checked,
+    )
+    from courses.models import ExerciseCheckStatus
+
+    course_package_import(data=repack(package_files, {}))
+    exercise = Exercise.objects.get()
+    check = exercise_check_finish(
+        check_id=exercise_check_for(exercise=exercise).pk, status=ExerciseCheckStatus.FAILED, problem="solution-fails"
+    )
+    # The task publishes only a passed check; called anyway, the publish rule itself refuses.
+    with pytest.raises(ExerciseNotChecked, match="cannot be published until its self-check passes"):
+        exercise_publish_checked(check=check)
+    exercise.refresh_from_db()
+    assert not exercise.live
+
+
+def test_a_draft_saved_after_the_import_is_not_published_by_the_imports_check(package_files):
+    from courses.exercise_checks import exercise_check_finish, exercise_check_for, exercise_publish_checked
+    from courses.exercises import exercise_import
+    from courses.models import ExerciseCheckStatus
+
+    course_package_import(data=repack(package_files, {}))
+    exercise = Exercise.objects.get()
+    imported = exercise_check_for(exercise=exercise)
+    edited = json.loads(json.dumps(exercise.notebook))
+    edited["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "An instructor's note."})
+    exercise_import(slug=exercise.slug, raw_notebook=json.dumps(edited))
+    passed = exercise_check_finish(check_id=imported.pk, status=ExerciseCheckStatus.PASSED)
+    # The instructor's newer draft waits for its own check and for the instructor to publish it.
+    assert exercise_publish_checked(check=passed) is False
+    exercise.refresh_from_db()
+    assert not exercise.live

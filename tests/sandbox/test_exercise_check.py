@@ -70,3 +70,12 @@ def test_every_importable_fixture_notebook_passes_or_names_the_culprit(grader: G
     for name in ("nbgrader/test.ipynb", "otter/example.ipynb"):
         outcome = check_exercise(grader, json.loads((fixture_notebooks / name).read_text()))
         assert outcome.passed, (name, outcome)
+
+
+def test_an_exercise_reading_its_datasets_is_checked_with_them_mounted(grader: Grader, datasets_root: Path) -> None:
+    notebook = json.loads((NOTEBOOKS / "dataset-exercise.ipynb").read_text())
+    outcome = check_exercise(grader, notebook, datasets=datasets_root / "cities")
+    assert outcome.passed, outcome
+    # Without /data the solution cannot read the file, and the detail names it.
+    missing = check_exercise(grader, notebook)
+    assert missing.problem == "solution-fails" and "/data/cities.csv" in missing.detail, missing

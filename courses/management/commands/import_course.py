@@ -29,3 +29,8 @@ class Command(BaseCommand):
                 f"({report.images_reused} already here), {report.datasets} datasets"
             )
         )
+        if report.exercises:
+            self.stdout.write(
+                "The exercises are published one by one as their self-check passes on a grading worker "
+                "(queue 'grading'); until then lessons show them as not available yet."
+            )
