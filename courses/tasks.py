@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.db import transaction
 
+from lms.progress.grading import sandbox_task_options
 from sandbox import KernelStartError, SandboxUnavailable
 
 
-@shared_task(
-    bind=True,
-    # The check runs instructor code, so it runs where learner code runs: the grading workers.
-    queue="grading",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(KernelStartError,),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
-    # Two gradings (solution, starter), each held to the engine's own limits.
-    soft_time_limit=2 * settings.GRADING_SOFT_TIME_LIMIT,
-    time_limit=2 * settings.GRADING_HARD_TIME_LIMIT,
-)
+# The check runs instructor code, so it runs where learner code runs: the grading workers. It
+# grades twice (solution, starter), each held to the engine's own limits.
+@shared_task(queue="grading", **sandbox_task_options(gradings=2))
 def check_exercise(self, check_id: int) -> None:  # type: ignore[no-untyped-def]
     from courses.exercise_checks import FINISHED, exercise_check_finish, exercise_check_run, exercise_check_start
     from courses.models import ExerciseCheck, ExerciseCheckStatus

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from sandbox import Limits, SandboxSettings
+from sandbox import KernelStartError, Limits, SandboxSettings
 from sandbox.policy import check_available
 
 if TYPE_CHECKING:
@@ -20,6 +20,27 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _grader: Grader | None = None
+
+
+def sandbox_task_options(*, gradings: int = 1) -> dict[str, Any]:
+    """Celery options of every task that runs code in the sandbox (grade, regrade, self-check).
+
+    Acknowledged late and rejected when the worker dies, so a killed worker's message is
+    delivered again; only a kernel that will not start is retried (a wrong answer, a timeout or a
+    crash is a result); `gradings` scales the time limits for a task that grades more than once.
+    """
+    return {
+        "bind": True,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "autoretry_for": (KernelStartError,),
+        "retry_backoff": 2,
+        "retry_backoff_max": 60,
+        "retry_jitter": True,
+        "max_retries": 5,
+        "soft_time_limit": gradings * settings.GRADING_SOFT_TIME_LIMIT,
+        "time_limit": gradings * settings.GRADING_HARD_TIME_LIMIT,
+    }
 
 
 def sandbox_settings() -> SandboxSettings:

@@ -13,25 +13,14 @@ from django.utils import timezone
 
 from courses.datasets import DatasetUnavailable
 from lms.progress import services
+from lms.progress.grading import sandbox_task_options
 from lms.progress.models import Regrade, RegradeResult, Submission
 from sandbox import ExerciseFormatError, InvalidSubmission, KernelStartError, SandboxUnavailable
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    # Only the infrastructure is retried; a wrong answer, a timeout or a crash is a grade.
-    autoretry_for=(KernelStartError,),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=settings.GRADING_SOFT_TIME_LIMIT,
-    time_limit=settings.GRADING_HARD_TIME_LIMIT,
-)
+@shared_task(**sandbox_task_options())
 def grade_submission(self, submission_id: int) -> None:  # type: ignore[no-untyped-def]
     with transaction.atomic():
         submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
@@ -96,19 +85,7 @@ def regrade_dispatch(regrade_id: int) -> int:
     return sent
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    # As for grade_submission: only a kernel that will not start is retried.
-    autoretry_for=(KernelStartError,),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=settings.GRADING_SOFT_TIME_LIMIT,
-    time_limit=settings.GRADING_HARD_TIME_LIMIT,
-)
+@shared_task(**sandbox_task_options())
 def regrade_submission(self, result_id: int) -> None:  # type: ignore[no-untyped-def]
     regrade_id = RegradeResult.objects.filter(pk=result_id).values_list("regrade_id", flat=True).first()
     if regrade_id is None:
