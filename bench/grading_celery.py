@@ -54,7 +54,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from courses.exercises import exercise_create_or_update
-    from lms.celery import app
+    from lms.celery import app, grading_worker_command
     from lms.progress import services
     from lms.progress.models import Submission
     from sandbox.formats import parse_exercise
@@ -82,24 +82,7 @@ def main() -> None:
             direct.append(time.perf_counter() - started)
 
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "lms",
-            "worker",
-            "-Q",
-            "grading",
-            "-c",
-            "1",
-            "-n",
-            "bench@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-        ],
+        grading_worker_command("bench"),
         cwd=ROOT,
         env=os.environ.copy(),
         start_new_session=True,

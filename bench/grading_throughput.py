@@ -156,6 +156,8 @@ class Workers:
     """Grading workers: separate processes, as on separate machines, each its own node name."""
 
     def __init__(self, count: int, fork_server: bool, label: str) -> None:
+        from lms.celery import grading_worker_command  # after main() has set Django up
+
         self.processes: list[subprocess.Popen[bytes]] = []
         self.cpu = CpuAccount(label)
         env = {
@@ -165,26 +167,7 @@ class Workers:
             "SANDBOX_POOL_SIZE": os.environ.get("SANDBOX_POOL_SIZE", "2"),
         }
         for index in range(count):
-            argv = [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "lms",
-                "worker",
-                "-Q",
-                "grading",
-                "-c",
-                "1",
-                "--prefetch-multiplier",
-                "1",
-                "-n",
-                f"{label}{index}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=WARNING",
-            ]
+            argv = grading_worker_command(f"{label}{index}", "--prefetch-multiplier", "1")
             process = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
             self.cpu.add(process.pid)  # before it starts a pool: its children inherit the cgroup
             self.processes.append(process)

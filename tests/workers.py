@@ -4,10 +4,11 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 
 from django.conf import settings
 from django.db import connection
+
+from lms.celery import grading_worker_command
 
 
 def database_url() -> str:
@@ -27,24 +28,7 @@ class Worker:
             "SANDBOX_POOL_SIZE": str(pool_size),
         }
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "lms",
-                "worker",
-                "-Q",
-                "grading",
-                "-c",
-                "1",
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=WARNING",
-            ],
+            grading_worker_command(name),
             cwd=settings.BASE_DIR,
             env=env,
             start_new_session=True,
