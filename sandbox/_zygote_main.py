@@ -282,20 +282,6 @@ def _init(kind, request, spec, fds):
             os._exit(os.WEXITSTATUS(status))
 
 
-def _judge_as_init(request, spec, fds):
-    """The judge is pid 1 of its sandbox itself, with no init above it: one copy of the zygote's
-    image fewer to fork and tear down per submission (about a tenth of its CPU). A separate init
-    reaps orphans and takes the default action of signals sent from inside; the judge runs the
-    host's code only, starts no process and is killed from outside, so it needs neither. The
-    learner's kernel keeps its init: learner code may leave orphans behind."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    try:
-        _drop_privileges()
-        _run_payload("judge", request, spec, fds)
-    finally:
-        os._exit(70)
-
-
 def _intermediary(request, spec, fds, go_read, report_write):
     """Between the zygote and the sandbox: isolate, wait for the host's go, fork the init, report
     the init's pid, then wait for it and exit with its status."""
@@ -316,8 +302,6 @@ def _intermediary(request, spec, fds, go_read, report_write):
         init = os.fork()
         if init == 0:
             os.close(report_write)
-            if request["kind"] == "judge":
-                _judge_as_init(request, spec, fds)
             _init(request["kind"], request, spec, fds)
         for fd in fds:
             os.close(fd)
