@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList, Panel
@@ -40,6 +41,12 @@ class ExerciseAdminForm(WagtailAdminModelForm):
         required=False,
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A blank slug is made from the title (itself from the notebook when blank), in clean().
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = _("Part of the exercise's address. Leave blank to make it from the title.")
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         self.imported: tuple[dict[str, Any], str, Any] | None = None
@@ -62,6 +69,12 @@ class ExerciseAdminForm(WagtailAdminModelForm):
                 cleaned["title"] = parsed.title[:200]
         elif not self.instance.notebook:
             self.add_error("notebook_file", _("Upload the instructor notebook."))
+        if not cleaned.get("slug"):
+            slug = slugify(cleaned.get("title") or "")[:100].strip("-")
+            if slug:
+                cleaned["slug"] = slug  # a taken one is refused by the model form's unique check
+            else:
+                self.add_error("slug", _("Give the exercise a slug: letters, digits and hyphens."))
         return cleaned
 
     def save(self, commit: bool = True) -> Exercise:

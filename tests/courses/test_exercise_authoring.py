@@ -300,3 +300,16 @@ def test_the_preview_shows_the_learner_version_without_solutions_or_hidden_tests
     assert "sum(x * x for x in xs)" not in html  # the solution
     assert "1.625" not in html and "12.5" not in html  # hidden tests
     assert html.count('class="exercise-code"') == 2  # the setup cell and the visible test, highlighted
+
+
+def test_a_draft_without_a_slug_gets_one_from_its_title_and_a_taken_slug_is_refused(instructor):
+    # "Save draft" lets required fields stay blank; a blank unique slug would collide on the
+    # second such draft. The slug comes from the title, itself from the notebook when blank.
+    add_url = reverse("wagtailsnippets_courses_exercise:add")
+    form = {"title": "", "slug": "", "notebook_format": "auto"}
+    first = instructor.post(add_url, {**form, "notebook_file": upload("ms.ipynb", exercise_notebook())})
+    assert first.status_code == 302 and Exercise.objects.get().slug == "mean-square"
+
+    second = instructor.post(add_url, {**form, "notebook_file": upload("ms.ipynb", exercise_notebook())})
+    assert second.status_code == 200 and "with this slug already exists" in second.content.decode().lower()
+    assert Exercise.objects.count() == 1
