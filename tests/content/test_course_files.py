@@ -1,6 +1,6 @@
 """Checks on every course in content/courses, run on the files themselves (no database, no loader).
 
-They catch what an author or translator most easily gets wrong before the lead loads the content:
+They catch what an author or translator most easily gets wrong before the content is loaded:
 a missing language file, a page left in English, an exercise fence that points to a notebook
 that is not there (or to different notebooks in different languages), and an instructor notebook
 whose solution does not score full marks or whose released starter already does. The notebook

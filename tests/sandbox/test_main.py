@@ -1,4 +1,4 @@
-"""sandbox/__main__.py: the command line the lead and the web layer rely on."""
+"""sandbox/__main__.py: the command line that instructors, operators and the web layer rely on."""
 
 from __future__ import annotations
 
