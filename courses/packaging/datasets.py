@@ -5,9 +5,6 @@ version 1. Datasets are stored by courses/datasets.py (a `courses.Dataset` model
 content-addressed, attached to exercises); this module uses only its package-facing functions:
 `exercise_datasets` and `dataset_open` to export, `dataset_attach` to import (which validates
 the file and reuses an identical dataset instead of duplicating it).
-
-On a deployment without that model, exports carry no datasets and a package that has some is
-refused (its exercises would fail without their data).
 """
 
 from __future__ import annotations
@@ -17,31 +14,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.utils.text import slugify
-from django.utils.translation import gettext as _
 
+from courses.datasets import DatasetUnavailable, dataset_attach, dataset_open, exercise_datasets, stored_path
 from courses.models import Exercise
 from courses.packaging.archive import CoursePackage, PackageError
-
-
-def dataset_model() -> type[models.Model] | None:
-    try:
-        return apps.get_model("courses", "Dataset")
-    except LookupError:
-        return None
 
 
 def datasets_export(
     *, exercises: list[Exercise]
 ) -> tuple[list[dict[str, Any]], dict[str, bytes], dict[str, list[str]]]:
     """The manifest entries, the files and, per exercise slug, the ids of the datasets it reads."""
-    if dataset_model() is None:
-        return [], {}, {}
-    from courses.datasets import DatasetUnavailable, dataset_open, exercise_datasets
-
     entries: dict[int, dict[str, Any]] = {}
     files: dict[str, bytes] = {}
     used: dict[str, list[str]] = {}
@@ -80,14 +64,6 @@ def datasets_import(*, package: CoursePackage, exercises: dict[str, Exercise]) -
     """Attach the package's datasets to their exercises; what undoes the files written, on failure."""
     if not package.datasets:
         return []
-    if dataset_model() is None:
-        first = next(iter(package.datasets.values()))
-        raise PackageError(
-            _("%(file)s: this site cannot store datasets yet, and the package's exercises need them")
-            % {"file": first["file"]}
-        )
-    from courses.datasets import dataset_attach, stored_path
-
     undo: list[Callable[[], None]] = []
     for exercise_slug, (entry, *_rest) in sorted(package.exercises.items()):
         for dataset_id in entry.get("datasets") or []:

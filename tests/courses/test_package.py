@@ -20,11 +20,11 @@ from wagtail.images import get_image_model
 from wagtail.models import Locale, Page, Site
 
 from courses.content_loader import load_content
+from courses.datasets import stored_path
 from courses.exercises import exercise_release, parse_instructor_notebook
-from courses.models import CatalogPage, CoursePage, Exercise, LessonPage
+from courses.models import CatalogPage, CoursePage, Dataset, Exercise, LessonPage
 from courses.packaging import PackageError, archive, course_package_export, course_package_import
 from courses.packaging.archive import MANIFEST, json_bytes, read_package, sha256, write_zip
-from courses.packaging.datasets import dataset_model
 from tests.builders import quiz_fence, write_course
 
 # Every test needs the database, if only for the package the module builds once: pytest-django
@@ -474,20 +474,7 @@ def test_an_exercise_reading_a_dataset_that_is_not_in_the_package_is_refused(pac
         read_package(with_dataset(package_files, listed=False))
 
 
-@pytest.mark.skipif(dataset_model() is not None, reason="this site stores datasets")
-def test_a_package_with_datasets_is_refused_while_this_site_cannot_store_them(package_files):
-    # Without the Dataset model (courses/packaging/datasets.py), exercises would lose their data.
-    data = with_dataset(package_files)
-    assert read_package(data).datasets["harvests"]["file"] == "datasets/harvests/harvests.csv"
-    with pytest.raises(PackageError, match=r"datasets/harvests/harvests\.csv: this site cannot store datasets yet"):
-        course_package_import(data=data)
-    assert not CoursePage.objects.exists() and not Exercise.objects.exists()
-
-
-@pytest.mark.skipif(dataset_model() is None, reason="the Dataset model is not on this branch yet")
 def test_datasets_travel_with_their_exercises(package_files):
-    from courses.datasets import stored_path
-
     # A failed import takes back the dataset file it wrote to the content-addressed store.
     pages = json.loads(package_files["pages/en.json"])
     _quiz_without_options(next(page for page in pages if page["slug"] == "lesson-1-1"))
@@ -495,7 +482,7 @@ def test_datasets_travel_with_their_exercises(package_files):
     stored.unlink(missing_ok=True)
     with pytest.raises(PackageError, match="lesson-1-1"):
         course_package_import(data=with_dataset({**package_files, "pages/en.json": json_bytes(pages)}))
-    assert not stored.exists() and not dataset_model().objects.exists()
+    assert not stored.exists() and not Dataset.objects.exists()
 
     report = course_package_import(data=with_dataset(package_files))
     exercise = Exercise.objects.get(slug=report.exercises[0])
