@@ -235,6 +235,13 @@ class ForkServer:
                 self._control.send(json.dumps({"op": "go", "id": key}).encode())
             init = self._host_pid(intermediary, self._wait_for(key, "started", deadline))
             pidfd = os.pidfd_open(init)
+        except OSError as error:
+            # The zygote or the new sandbox died mid-spawn (a broken control socket, a process
+            # gone before its cgroup or pidfd): a failed start like any other, which the pool's
+            # refill thread retries with a new zygote instead of dying of it.
+            self._forget(key)
+            policy.remove_cgroup(cgroup)
+            raise KernelStartError(f"the fork server could not start a sandbox: {error}") from error
         except BaseException:
             self._forget(key)
             policy.remove_cgroup(cgroup)

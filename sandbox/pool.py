@@ -116,23 +116,32 @@ class KernelPool:
                 raise SandboxError("the pool is closed")
             self._in_use += 1  # refills wait for it as for any submission in progress
             spare = self._spares.pop(datasets, None)
-            if self.settings.fork_server:
-                self._wanted[datasets] = None
-                self._wanted.move_to_end(datasets)
-            self._cond.notify_all()
+        if spare is not None and spare.kernel.alive:
+            self._want_spare(datasets)
+            spare.prioritise()
+            return spare
         if spare is not None:
-            if spare.kernel.alive:
-                spare.prioritise()
-                return spare
             self._discard(spare)  # its zygote died
         try:
             # The refill thread's zygote: its sandboxes die with it, not with this thread.
-            return start_session(replace(self.settings.sandbox, datasets_dir=datasets), forkserver=self._zygote())
+            session = start_session(replace(self.settings.sandbox, datasets_dir=datasets), forkserver=self._zygote())
         except BaseException:
             with self._cond:
                 self._in_use = max(0, self._in_use - 1)
                 self._cond.notify_all()
             raise
+        # Only a directory a sandbox could mount gets a spare: a refused one (outside the root,
+        # missing) would have the refill thread fail and back off on it, starving the pool.
+        self._want_spare(datasets)
+        return session
+
+    def _want_spare(self, datasets: Path) -> None:
+        if not self.settings.fork_server:
+            return
+        with self._cond:
+            self._wanted[datasets] = None
+            self._wanted.move_to_end(datasets)
+            self._cond.notify_all()
 
     def _zygote(self) -> ForkServer | None:
         """The running zygote, once the refill thread has started it; None without one (the
@@ -205,7 +214,7 @@ class KernelPool:
                 forkserver = self._ensure_forkserver()
                 # Booting at low priority keeps cold refills from slowing the submission being graded.
                 session = start_session(settings, nice=self.settings.boot_nice, forkserver=forkserver)
-            except SandboxError as exc:
+            except (SandboxError, OSError) as exc:  # this thread must outlive any failed start
                 self._last_error = exc
                 self._failures += 1
                 if datasets is not None:

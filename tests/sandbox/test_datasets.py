@@ -146,6 +146,8 @@ def test_datasets_outside_the_root_or_missing_are_refused(pool: KernelPool, tmp_
     with pytest.raises(SandboxError, match="does not exist"):
         grader.run(["1"], datasets=tmp_path / "missing")
     assert pool._in_use == 0
+    # No spare is wanted for a refused directory: the refill thread would fail and back off on it.
+    assert tmp_path not in pool._wanted and tmp_path / "missing" not in pool._wanted
 
 
 def test_a_directory_made_after_the_zygote_started_is_mounted(grader: Grader, datasets_root: Path) -> None:
