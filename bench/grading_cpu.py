@@ -4,8 +4,11 @@ cgroup (v1, needs the rights to create one), and this process's own share (every
 Per-process figures from /proc/PID/stat are sampled at clock ticks and missed about half of the
 sandboxes' CPU (forks and exits are short): use the cgroup.
 
-Run: ``.venv/bin/python bench/grading_cpu.py [--runs N] [--profile]``. Each submission gets a
-fresh session forked from one zygote, destroyed after it (as a pool does, without the refill).
+Run: ``.venv/bin/python bench/grading_cpu.py [--runs N] [--rounds N] [--profile]``. Each
+submission gets a fresh session forked from a zygote, destroyed after it (as a pool does, without
+the refill). Two zygotes take turns, round by round: one cloning each sandbox as a single process
+(what the pool uses), and the baseline, the three-process layout (intermediary, init, payload)
+that the zygote falls back to where clone(2) cannot be used.
 """
 
 from __future__ import annotations
@@ -53,47 +56,57 @@ def main() -> None:
     args = parser.parse_args()
     exercise = parse_exercise((NOTEBOOKS / "reference-exercise.ipynb").read_bytes())
     submission = (NOTEBOOKS / "reference-correct.ipynb").read_bytes()
-    account = CpuAccount("cpu")  # before the zygote starts: it and its sandboxes inherit it
+    account = CpuAccount("cpu")  # before the zygotes start: they and their sandboxes inherit it
     account.add(os.getpid())
-    server = ForkServer(SandboxSettings())
+    layouts = {
+        "one process": ForkServer(SandboxSettings()),
+        "three processes": ForkServer(SandboxSettings(), clone=False),
+    }
+    assert layouts["one process"].clones and not layouts["three processes"].clones
     try:
-        grader = Grader(pool=OnDemand(server))  # type: ignore[arg-type]
-        for _ in range(3):  # warm the worker's own code paths
-            assert grader.grade(exercise, submission).score == 10
-        profile = cProfile.Profile() if args.profile else None
-        account_ms: list[float] = []
-        worker_ms: list[float] = []
-        for _ in range(args.rounds):
-            time.sleep(1)  # let the last sandboxes be reaped
-            w0, t0 = time.process_time(), time.perf_counter()
-            a0 = account.seconds()
-            if profile:
-                profile.enable()
-            for _ in range(args.runs):
+        graders = {name: Grader(pool=OnDemand(server)) for name, server in layouts.items()}  # type: ignore[arg-type]
+        for grader in graders.values():
+            for _ in range(3):  # warm the worker's own code paths
                 assert grader.grade(exercise, submission).score == 10
-            if profile:
-                profile.disable()
-            time.sleep(1)
-            worker_ms.append((time.process_time() - w0) * 1000 / args.runs)
-            a1 = account.seconds()
-            if a0 is not None and a1 is not None:
-                account_ms.append((a1 - a0) * 1000 / args.runs)
-            wall = (time.perf_counter() - t0 - 1) * 1000 / args.runs
-            total = f"{account_ms[-1]:.1f} ms" if account_ms else "unknown (no cpuacct cgroup)"
+        profile = cProfile.Profile() if args.profile else None
+        account_ms: dict[str, list[float]] = {name: [] for name in layouts}
+        worker_ms: dict[str, list[float]] = {name: [] for name in layouts}
+        for _ in range(args.rounds):
+            for name, grader in graders.items():
+                time.sleep(1)  # let the last sandboxes be reaped
+                w0, t0 = time.process_time(), time.perf_counter()
+                a0 = account.seconds()
+                if profile and name == "one process":
+                    profile.enable()
+                for _ in range(args.runs):
+                    assert grader.grade(exercise, submission).score == 10
+                if profile:
+                    profile.disable()
+                time.sleep(1)
+                worker_ms[name].append((time.process_time() - w0) * 1000 / args.runs)
+                a1 = account.seconds()
+                if a0 is not None and a1 is not None:
+                    account_ms[name].append((a1 - a0) * 1000 / args.runs)
+                wall = (time.perf_counter() - t0 - 1) * 1000 / args.runs
+                total = f"{account_ms[name][-1]:.1f} ms" if account_ms[name] else "unknown (no cpuacct cgroup)"
+                print(
+                    f"{name:>15}: CPU per submission {total} in all, of which this process "
+                    f"{worker_ms[name][-1]:.1f} ms; wall {wall:.0f} ms; load average {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+        medians = {name: statistics.median(values) for name, values in account_ms.items() if values}
+        for name, value in medians.items():
             print(
-                f"CPU per submission: {total} in all, of which this process {worker_ms[-1]:.1f} ms; "
-                f"wall {wall:.0f} ms; load average {os.getloadavg()[0]:.1f}",
-                flush=True,
+                f"{name:>15}: median of {args.rounds} rounds of {args.runs}: {value:.1f} ms CPU per submission "
+                f"(this process {statistics.median(worker_ms[name]):.1f} ms)"
             )
-        if account_ms:
-            print(
-                f"median of {args.rounds} rounds of {args.runs}: {statistics.median(account_ms):.1f} ms CPU per "
-                f"submission (this process {statistics.median(worker_ms):.1f} ms)"
-            )
+        if len(medians) == 2:
+            print(f"three processes / one process: {medians['three processes'] / medians['one process']:.2f}x CPU")
         if profile:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     finally:
-        server.close()
+        for server in layouts.values():
+            server.close()
         if account.path is not None:
             with open(CpuAccount.ROOT / "cgroup.procs", "w") as handle:  # leave it, so it can go
                 handle.write(str(os.getpid()))

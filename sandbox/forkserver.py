@@ -52,7 +52,9 @@ class ForkServer:
     """One zygote per worker process. Start it from a thread that outlives it: bubblewrap's
     --die-with-parent follows the spawning thread, and every sandbox dies with the zygote."""
 
-    def __init__(self, settings: SandboxSettings) -> None:
+    def __init__(self, settings: SandboxSettings, *, clone: bool = True) -> None:
+        """``clone=False`` keeps the zygote to the portable three-process layout, which it also
+        falls back to by itself where clone(2) cannot be used (see _zygote_main)."""
         self.settings = settings
         self.runtime = policy.check_available(settings)
         self.workdir = policy.make_workdir(settings, "z-")
@@ -70,6 +72,7 @@ class ForkServer:
             "agent": (_HERE / "_kernel_agent.py").read_text(),
             "judge": (_HERE / "_judge_main.py").read_text(),
             "control_fd": zygote_end.fileno(),
+            "clone": clone,
         }
         source = (
             "import resource, os\n"
@@ -109,6 +112,8 @@ class ForkServer:
         #: imported there once (empty if that probe failed: kernels then import it themselves).
         learnt = ready.get("learnt")
         self.kernel_modules = frozenset(str(name) for name in learnt) if isinstance(learnt, list) else frozenset()
+        #: Whether each sandbox is one process cloned into its namespaces (else three).
+        self.clones = ready.get("clone") is True
         self._pidns = procs.find_namespace(self._process.pid)
         self._zygote_host_pid = self._host_pid(self._process.pid, int(str(ready["pid"])), depth=2)
         self._reader = threading.Thread(target=self._read, name="sandbox-forkserver", daemon=True)
@@ -226,14 +231,17 @@ class ForkServer:
         try:
             with self._lock:
                 socket.send_fds(self._control, [json.dumps(request).encode()], fds)
-            intermediary = self._host_pid(self._zygote_host_pid, self._wait_for(key, "forked", deadline))
+            forked = self._host_pid(self._zygote_host_pid, self._wait_for(key, "forked", deadline))
             # Its own pids cgroup before it forks anything: nothing inside can escape the cap.
             cgroup = policy.create_pids_cgroup(workdir.name, limits.processes)
             if cgroup is not None:
-                (cgroup / "cgroup.procs").write_text(str(intermediary))
+                (cgroup / "cgroup.procs").write_text(str(forked))
             with self._lock:
                 self._control.send(json.dumps({"op": "go", "id": key}).encode())
-            init = self._host_pid(intermediary, self._wait_for(key, "started", deadline))
+            # 0: the forked process is itself the sandbox's pid 1 (cloned into its namespaces);
+            # else the pid of the init that the intermediary forked.
+            started = self._wait_for(key, "started", deadline)
+            init = forked if started == 0 else self._host_pid(forked, started)
             pidfd = os.pidfd_open(init)
         except OSError as error:
             # The zygote or the new sandbox died mid-spawn (a broken control socket, a process

@@ -12,10 +12,12 @@ import time
 
 import pytest
 
+from sandbox.forkserver import ForkServer, _nspid
 from sandbox.grader import Grader, Session
 from sandbox.kernel import SandboxedKernel
 from sandbox.pool import KernelPool
 from sandbox.procs import children
+from sandbox.settings import SandboxSettings
 
 from .conftest import assert_nothing_left
 
@@ -58,6 +60,51 @@ def test_the_zygote_imports_what_a_kernel_imports_while_it_boots(pool: KernelPoo
     server = pool._forkserver
     assert server is not None
     assert {"ipykernel.debugger", "IPython.core.debugger"} <= server.kernel_modules
+
+
+# glibc's view of the running thread's kernel tid, through a public call that reads it from the
+# thread descriptor: pthread_getcpuclockid encodes it as (~tid << 3) | 6. The main thread's tid
+# is the process's pid.
+GLIBC_TID = """
+import os, threading, time
+print(~(time.pthread_getcpuclockid(threading.main_thread().ident) >> 3), os.getpid())
+"""
+
+
+def test_each_forked_sandbox_is_one_process_pid_1_of_its_namespaces(
+    pool: KernelPool, two_sessions: list[Session]
+) -> None:
+    # One copy of the zygote's image per sandbox instead of three (intermediary, init, payload).
+    assert pool._forkserver is not None and pool._forkserver.clones
+    for session in two_sessions:
+        for forked in (session.kernel._forked, session.judge._forked):
+            assert forked is not None
+            assert _nspid(forked.init_pid)[-1] == 1
+            assert children(forked.init_pid) == []  # the kernel or the judge itself, no init above it
+    assert _out(two_sessions[0].kernel, "import os\nprint(os.getpid())").strip() == "1"
+
+
+def test_glibc_in_a_cloned_kernel_knows_the_kernels_own_thread_id(two_sessions: list[Session]) -> None:
+    # A raw clone(2) leaves glibc the zygote's tid in the thread descriptor, where it marks the
+    # owner of recursive mutexes (the dynamic loader's): a thread of the sandbox given that same
+    # number would then pass for the main thread. The zygote writes the child's own tid there.
+    assert _out(two_sessions[0].kernel, GLIBC_TID).split() == ["1", "1"]
+
+
+def test_the_three_process_layout_still_isolates(sandbox_settings: SandboxSettings) -> None:
+    # Where clone(2) cannot be used the zygote falls back to an intermediary and an init.
+    server = ForkServer(sandbox_settings, clone=False)
+    try:
+        assert not server.clones
+        with SandboxedKernel(sandbox_settings, server) as kernel:
+            forked = kernel._forked
+            assert forked is not None and _nspid(forked.init_pid)[-1] == 1
+            assert len(children(forked.init_pid)) == 1  # init, then the kernel
+            assert _namespaces(forked.init_pid)["user"] != _namespaces(os.getpid())["user"]
+            assert _out(kernel, "import os\nprint(os.getpid(), len(os.listdir('/proc')))").split() == ["2", "0"]
+            assert _out(kernel, GLIBC_TID).split() == ["2", "2"]
+    finally:
+        server.close()
 
 
 def test_forked_sandboxes_share_no_namespace(two_sessions: list[Session]) -> None:

@@ -32,7 +32,10 @@ CHEATS = {
     "fake-success-output.ipynb": ("graded", 0.0),
     "exit-early.ipynb": ("crashed", 0.0),
     "exit-during-tests.ipynb": ("crashed", 0.0),
-    "kill-kernel-during-tests.ipynb": ("crashed", 0.0),
+    # A forked kernel is pid 1 of its namespace, where a SIGKILL it sends itself is ignored: the
+    # function returns None and the test fails. A cold kernel, or one forked in the three-process
+    # layout, dies. Either way nothing is earned.
+    "kill-kernel-during-tests.ipynb": ("graded|crashed", 0.0),
     "hide-tracebacks.ipynb": ("graded", 0.0),
     "suppress-exceptions.ipynb": ("graded", 0.0),
     "search-for-hidden-tests.ipynb": ("graded", 0.0),
