@@ -105,7 +105,8 @@ def kernel_cpu(kernels: int, cold_kernels: int) -> tuple[float, float]:
             kernel.start()
             assert kernel._forked is not None
             spent = process_cpu(zygote) + time.process_time() - before
-            spent += tree_cpu(parent_of(kernel._forked.init_pid))  # intermediary, init, kernel
+            # The kernel and what it started; in the three-process layout, from its intermediary.
+            spent += tree_cpu(kernel._forked.init_pid if server.clones else parent_of(kernel._forked.init_pid))
             kernel.destroy()
             if run:  # the first fork touches cold pages
                 forked.append(spent)
