@@ -91,6 +91,17 @@ def test_glibc_in_a_cloned_kernel_knows_the_kernels_own_thread_id(two_sessions: 
     assert _out(two_sessions[0].kernel, GLIBC_TID).split() == ["1", "1"]
 
 
+def test_a_forked_kernel_does_not_list_every_module_for_a_debugger_it_does_not_run(
+    two_sessions: list[Session],
+) -> None:
+    # The list touched every module object of the zygote's, copying a page for each on write.
+    probe = (
+        "import sys, ipykernel.ipkernel as ipk\n"
+        "print(get_ipython().kernel._kernel_modules, ipk.sys is sys, 'numpy' in ipk.sys.modules)"
+    )
+    assert _out(two_sessions[0].kernel, probe).strip() == "[] True True"
+
+
 def test_the_three_process_layout_still_isolates(sandbox_settings: SandboxSettings) -> None:
     # Where clone(2) cannot be used the zygote falls back to an intermediary and an init.
     server = ForkServer(sandbox_settings, clone=False)
