@@ -289,11 +289,18 @@ def learner_submit(
     return submission_create(user=user, exercise=exercise, notebook=learner_notebook(release, answers), kind=kind)
 
 
-def submission_start(*, submission: Submission) -> None:
-    submission.status = Submission.Status.RUNNING
-    submission.started_at = timezone.now()
-    submission.deliveries += 1
-    submission.save(update_fields=["status", "started_at", "deliveries"])
+def submission_start(*, submission: Submission) -> bool:
+    """Mark the submission running and count the delivery, in one statement; False when it is
+    already graded or failed (a re-delivered message for work already done)."""
+    started_at = timezone.now()
+    started = (
+        Submission.objects.filter(pk=submission.pk)
+        .exclude(status__in=(Submission.Status.GRADED, Submission.Status.FAILED))
+        .update(status=Submission.Status.RUNNING, started_at=started_at, deliveries=F("deliveries") + 1)
+    )
+    if started:
+        submission.status, submission.started_at = Submission.Status.RUNNING, started_at
+    return bool(started)
 
 
 def submission_grade(*, submission: Submission) -> Submission:
@@ -322,26 +329,29 @@ def submission_grade(*, submission: Submission) -> Submission:
         else:
             result = engine.grade(exercise, submission.notebook, datasets=datasets)
         verdict, score, max_score, feedback = result.status, result.score, result.max_score, result.to_dict()
-    with transaction.atomic():
-        locked = Submission.objects.select_for_update().get(pk=submission.pk)
-        if locked.status == Submission.Status.GRADED:
-            return locked
-        locked.status = Submission.Status.GRADED
-        locked.verdict = verdict
-        locked.score = score
-        locked.max_score = max_score
-        locked.feedback = feedback
-        locked.finished_at = timezone.now()
-        locked.error = ""
-        locked.save(update_fields=["status", "verdict", "score", "max_score", "feedback", "finished_at", "error"])
-    if locked.kind == Submission.Kind.SUBMIT:
+    # One conditional statement: whichever delivery stores first wins, a later one changes nothing.
+    result = {
+        "status": Submission.Status.GRADED,
+        "verdict": verdict,
+        "score": score,
+        "max_score": max_score,
+        "feedback": feedback,
+        "finished_at": timezone.now(),
+        "error": "",
+    }
+    stored = Submission.objects.filter(pk=submission.pk).exclude(status=Submission.Status.GRADED).update(**result)
+    if not stored:
+        return Submission.objects.get(pk=submission.pk)
+    for name, value in result.items():
+        setattr(submission, name, value)
+    if submission.kind == Submission.Kind.SUBMIT:
         try:
-            course_completion_evaluate_all(user=locked.user)
+            course_completion_evaluate_all(user=submission.user)
         except Exception:
             # The grade is stored; a failure here must not turn it into a failed task. The next lesson
             # completed or quiz answered evaluates the rule again.
-            logger.exception("could not evaluate course completion after submission %s", locked.pk)
-    return locked
+            logger.exception("could not evaluate course completion after submission %s", submission.pk)
+    return submission
 
 
 def submission_fail(*, submission_id: int, error: str) -> None:

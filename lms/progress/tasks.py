@@ -8,7 +8,6 @@ from datetime import timedelta
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from courses.datasets import DatasetUnavailable
@@ -22,11 +21,12 @@ logger = logging.getLogger(__name__)
 
 @shared_task(**sandbox_task_options())
 def grade_submission(self, submission_id: int) -> None:  # type: ignore[no-untyped-def]
-    with transaction.atomic():
-        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
-        if submission is None or submission.status in (Submission.Status.GRADED, Submission.Status.FAILED):
-            return  # gone, or a re-delivered message for work already done
-        services.submission_start(submission=submission)
+    # Four statements in all, none in a transaction: this row, its start, the exercise's datasets
+    # and the result (then completion, for a Submit). Two deliveries of one message may both
+    # grade; only the first result is stored (services.submission_grade).
+    submission = Submission.objects.select_related("exercise", "user").filter(pk=submission_id).first()
+    if submission is None or not services.submission_start(submission=submission):
+        return  # gone, or a re-delivered message for work already done
     try:
         services.submission_grade(submission=submission)
     except (SandboxUnavailable, DatasetUnavailable) as error:

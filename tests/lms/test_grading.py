@@ -74,6 +74,19 @@ def test_right_and_wrong_answers_and_a_redelivery_changes_nothing(exercise, lear
     assert "hidden-numpy" in messages and "np.isclose" not in messages  # hidden test source stays hidden
 
 
+def test_grading_a_submission_costs_five_statements(exercise, learner, django_assert_num_queries):
+    # Exam day sends thousands through here: the row with its exercise and learner, its start
+    # (one conditional UPDATE, no lock held while grading), the exercise's datasets, the result
+    # (another conditional UPDATE), and the learner's unfinished enrollments for completion.
+    submission = Submission.objects.create(
+        user=learner, exercise=exercise, kind="submit", notebook=with_answer("x = 1"), queued_at="2026-01-01T00:00Z"
+    )
+    with django_assert_num_queries(5):
+        grade_submission.apply(args=[submission.pk])
+    submission.refresh_from_db()
+    assert (submission.status, submission.deliveries) == ("graded", 1)
+
+
 def test_check_runs_only_the_visible_tests(exercise, learner):
     checked = grade(exercise, learner, "def mean_square(xs):\n    return sum(x * x for x in xs) / len(xs)\n", "check")
     assert [test["id"] for test in checked.feedback["tests"]] == ["visible"]
