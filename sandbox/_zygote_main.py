@@ -53,7 +53,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG, PR_SET_NAME, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 15, 24, 38
 _CAP_VERSION_3 = 0x20080522
 
 
@@ -235,6 +235,8 @@ def _reseed():
 
 def _run_payload(kind, request, spec, fds):
     """In the payload process: plumbing, limits, then the kernel or the judge. Never returns."""
+    # Named for ps, top and perf, where every process of the sandbox would otherwise be "python".
+    _libc.prctl(PR_SET_NAME, b"oc-" + kind.encode(), 0, 0, 0)
     if kind == "judge":
         stdin, stdout, log = fds
         os.dup2(stdin, 0)

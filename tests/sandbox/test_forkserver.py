@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -81,6 +82,10 @@ def test_each_forked_sandbox_is_one_process_pid_1_of_its_namespaces(
             assert forked is not None
             assert _nspid(forked.init_pid)[-1] == 1
             assert children(forked.init_pid) == []  # the kernel or the judge itself, no init above it
+        names = [
+            Path(f"/proc/{sandbox._forked.init_pid}/comm").read_text() for sandbox in (session.kernel, session.judge)
+        ]
+        assert names == ["oc-kernel\n", "oc-judge\n"]  # for ps, top and perf
     assert _out(two_sessions[0].kernel, "import os\nprint(os.getpid())").strip() == "1"
 
 
