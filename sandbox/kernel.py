@@ -48,6 +48,17 @@ def _zmq_context() -> zmq.Context[Any]:
     return context
 
 
+def _channel_poller(kc: BlockingKernelClient, *fds: int) -> tuple[zmq.Poller, zmq.Socket[Any], zmq.Socket[Any]]:
+    """A poller on the client's shell and IOPub sockets and on ``fds``, with the two sockets."""
+    shell = kc.shell_channel.socket
+    iopub = kc.iopub_channel.socket
+    assert shell is not None and iopub is not None
+    poller = zmq.Poller()
+    for fd in (*fds, shell, iopub):
+        poller.register(fd, zmq.POLLIN)
+    return poller, shell, iopub
+
+
 #: Largest reply the kernel's agent may send for one request.
 MAX_AGENT_REPLY = 64 * 1024**2
 
@@ -228,12 +239,7 @@ class SandboxedKernel:
         welcomes each subscriber), so IOPub is known to be connected before a cell runs.
         """
         deadline = time.monotonic() + self.settings.startup_seconds
-        shell = kc.shell_channel.socket
-        iopub = kc.iopub_channel.socket
-        assert shell is not None and iopub is not None
-        poller = zmq.Poller()
-        poller.register(shell, zmq.POLLIN)
-        poller.register(iopub, zmq.POLLIN)
+        poller, shell, iopub = _channel_poller(kc)
         request = kc.kernel_info()
         replied = subscribed = False
         while not (replied and subscribed):
@@ -384,12 +390,7 @@ class SandboxedKernel:
         )
         if then_start_agent:
             self.start_agent()
-        shell = kc.shell_channel.socket
-        iopub = kc.iopub_channel.socket
-        assert shell is not None and iopub is not None
-        poller = zmq.Poller()
-        poller.register(shell, zmq.POLLIN)
-        poller.register(iopub, zmq.POLLIN)
+        poller, shell, iopub = _channel_poller(kc)
         run = CellRun(status="pending")
         reply: dict[str, Any] | None = None
         idle = False
@@ -527,13 +528,7 @@ class SandboxedKernel:
             raise SubmissionEnded("crashed", "the kernel is not running")
         if self._agent_ended:
             return bool(select.select([sock], [], [], 0)[0])
-        shell = kc.shell_channel.socket
-        iopub = kc.iopub_channel.socket
-        assert shell is not None and iopub is not None
-        poller = zmq.Poller()
-        poller.register(sock.fileno(), zmq.POLLIN)
-        poller.register(shell, zmq.POLLIN)
-        poller.register(iopub, zmq.POLLIN)
+        poller, shell, iopub = _channel_poller(kc, sock.fileno())
         limit = self.settings.limits.output_bytes_max
         while True:
             remaining = deadline - time.monotonic()
