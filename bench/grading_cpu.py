@@ -25,27 +25,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.grading import NOTEBOOKS, OnDemand  # noqa: E402
 from bench.grading_throughput import CpuAccount  # noqa: E402
 from sandbox.forkserver import ForkServer  # noqa: E402
 from sandbox.formats import parse_exercise  # noqa: E402
-from sandbox.grader import Grader, Session, start_session  # noqa: E402
-from sandbox.settings import PoolSettings, SandboxSettings  # noqa: E402
-
-NOTEBOOKS = REPO / "tests" / "sandbox" / "notebooks"
-
-
-class OnDemand:
-    """Stands in for a pool: forks a session when asked, destroys it when given back."""
-
-    def __init__(self, server: ForkServer) -> None:
-        self.server = server
-        self.settings = PoolSettings(sandbox=server.settings)
-
-    def acquire(self) -> Session:
-        return start_session(self.server.settings, forkserver=self.server)
-
-    def retire(self, session: Session) -> None:
-        session.destroy()
+from sandbox.grader import Grader  # noqa: E402
+from sandbox.settings import SandboxSettings  # noqa: E402
 
 
 def main() -> None:
