@@ -225,13 +225,13 @@ def burst(
         queued_in = time.monotonic() - started
         # Watched through their id range, every half second: a count over 2,000 ids in an IN list
         # every 50 ms cost the bench and PostgreSQL about a tenth of a core, taken from the workers.
-        burst = Submission.objects.filter(pk__range=(min(ids), max(ids)))
-        assert burst.count() == count, "the burst's ids are not contiguous: something else is writing submissions"
+        in_burst = Submission.objects.filter(pk__range=(min(ids), max(ids)))
+        assert in_burst.count() == count, "the burst's ids are not contiguous: something else is writing submissions"
         killed = False
         progress_at, last_done = time.monotonic(), 0
         deadline = time.monotonic() + 3600
         while True:
-            done = burst.filter(status=Submission.Status.GRADED).count()
+            done = in_burst.filter(status=Submission.Status.GRADED).count()
             if done == count:
                 break
             if done != last_done:
