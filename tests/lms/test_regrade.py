@@ -11,7 +11,7 @@ from courses.exercises import exercise_create_or_update
 from courses.models import CoursePage, LessonPage
 from lms.celery import app
 from lms.progress import services
-from lms.progress.models import Enrollment, Regrade, RegradeResult, Submission
+from lms.progress.models import Certificate, Enrollment, Regrade, RegradeResult, Submission
 from lms.progress.tasks import requeue_stale_regrades
 from tests.builders import exercise_notebook, make_course
 from tests.workers import Worker
@@ -101,6 +101,8 @@ def test_fixing_a_test_and_regrading_changes_scores_and_completes_the_course(tmp
     # Progress follows: the best score is now full marks, so the course's rule holds.
     assert Enrollment.objects.get(user=right_learner).completed_at is not None
     assert Enrollment.objects.get(user=wrong_learner).completed_at is None
+    # ...and completing it issues the certificate, to that learner only.
+    assert list(Certificate.objects.values_list("user_id", "course_key")) == [(right_learner.pk, course.translation_key)]
 
     # A re-delivered message finds its result stored: nothing is graded or counted again.
     assert services.regrade_result_grade(result_id=results[right.pk].pk) is False
