@@ -83,6 +83,7 @@ def exercise_analytics(request: HttpRequest, exercise_id: int) -> HttpResponse:
             ),
             "regrades": Regrade.objects.filter(exercise=exercise).select_related("started_by").order_by("-pk")[:5],
             "may_regrade": may_regrade(request.user),
+            "edit_url": reverse("wagtailsnippets_courses_exercise:edit", args=[exercise.pk]),
         },
     )
 

@@ -246,6 +246,18 @@ def test_an_instructor_starts_a_regrade_and_polls_its_progress(data_set, client,
     assert 'data-finished="true"' in page
 
 
+def test_the_regrade_section_warns_of_a_fix_left_as_an_unpublished_draft(data_set, client, django_user_model):
+    # A regrade grades with the published notebook; a fix saved as a draft would be silently ignored.
+    staff_client(client, django_user_model, Role.INSTRUCTOR)
+    exercise = data_set["exercise"]
+    exercise_url, _course_url, _csv = urls(data_set)
+    assert 'data-regrade="unpublished-draft"' not in client.get(exercise_url).content.decode()
+    exercise.save_revision()
+    html = client.get(exercise_url).content.decode()
+    assert 'data-regrade="unpublished-draft"' in html
+    assert reverse("wagtailsnippets_courses_exercise:edit", args=[exercise.pk]) in html
+
+
 def test_a_learner_cannot_see_a_regrade(data_set, client, django_user_model):
     regrade = Regrade.objects.create(
         exercise=data_set["exercise"], notebook_sha256="0" * 64, total=1, started_at=timezone.now()
