@@ -169,3 +169,56 @@ def test_otter_duplicate_test_names_are_refused(fixture_notebooks: Path) -> None
         )
     with pytest.raises(ExerciseFormatError, match="cell 10: duplicate test id 'same'"):
         parse_exercise(json.dumps(notebook))
+
+
+def _otter_example_with(fixture_notebooks: Path, index: int, source: str) -> str:
+    import json
+
+    notebook = json.loads((fixture_notebooks / "otter/example.ipynb").read_text())
+    notebook["cells"][index]["source"] = source
+    return json.dumps(notebook)
+
+
+# Cells of otter/example.ipynb: 2 opens q1 (autograded), 16 opens q2 (manual, 1.5 points),
+# 61 opens q8 (autograded, a per-test points list for its two tests), 8 is q1's first test.
+@pytest.mark.parametrize(
+    ("index", "source", "message"),
+    [
+        (16, "# BEGIN QUESTION\nname: q2\nmanual: true\npoints: -2", r"cell 16 \(question q2\): .*negative"),
+        (16, "# BEGIN QUESTION\nname: q2\nmanual: true\npoints: abc", r"cell 16 \(question q2\): .*not a number"),
+        (16, "# BEGIN QUESTION\nname: q2\nmanual: true\npoints: ''", r"cell 16 \(question q2\): .*needs points"),
+        (2, "# BEGIN QUESTION\nname: q1\npoints: -2", r"cell 2 \(question q1\): .*negative"),
+        (2, "# BEGIN QUESTION\nname: q1\npoints: abc", r"cell 2 \(question q1\): .*not a number"),
+        (61, "# BEGIN QUESTION\nname: q8\npoints: [-10, 20]", r"cell 61 \(question q8\): .*negative"),
+        (61, "# BEGIN QUESTION\nname: q8\npoints: [ten, 2]", r"cell 61 \(question q8\): .*not a number"),
+        (
+            8,
+            '""" # BEGIN TEST CONFIG\npoints: -1\nname: q1a-1\n""" # END TEST CONFIG\nisinstance(x, int)',
+            r"cell 8 \(q1a-1\): .*negative",
+        ),
+        (
+            8,
+            '""" # BEGIN TEST CONFIG\npoints: [1\n""" # END TEST CONFIG\nisinstance(x, int)',
+            "cell 8: the TEST CONFIG has invalid YAML",
+        ),
+    ],
+)
+def test_bad_otter_points_are_refused_naming_the_cell(
+    fixture_notebooks: Path, index: int, source: str, message: str
+) -> None:
+    with pytest.raises(ExerciseFormatError, match=message):
+        parse_exercise(_otter_example_with(fixture_notebooks, index, source))
+
+
+def test_otter_generated_notebook_points_are_validated(fixture_notebooks: Path) -> None:
+    import json
+
+    path = fixture_notebooks / "otter/example-correct/autograder/example.ipynb"
+    notebook = json.loads(path.read_text())
+    notebook["metadata"]["otter"]["tests"]["q1"]["suites"][0]["cases"][0]["points"] = -2
+    with pytest.raises(ExerciseFormatError, match=r"question q1: points must not be negative"):
+        parse_exercise(json.dumps(notebook))
+    notebook = json.loads(path.read_text())
+    notebook["cells"][2]["source"] = "<!-- BEGIN QUESTION -->\n\n_Points:_ 1.2.3"
+    with pytest.raises(ExerciseFormatError, match=r"cell 2: points '1.2.3' is not a number"):
+        parse_exercise(json.dumps(notebook))
