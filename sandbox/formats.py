@@ -567,7 +567,9 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
     state = ""
     slots = {"code": 0, "markdown": 0}
     question_where = ""  # the BEGIN QUESTION cell, named in errors about the question's config
-    test_ids_seen: set[str] = set()
+    # Test ids and manual question ids share one namespace (as in _finish), checked here to name the cell.
+    ids_seen: set[str] = set()
+    question_names: set[str] = set()
 
     def close_question() -> None:
         nonlocal pending
@@ -595,8 +597,16 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
                     raise ExerciseFormatError.from_cell(index, "BEGIN QUESTION inside a question")
                 if not config.get("name"):
                     raise ExerciseFormatError.from_cell(index, "a question needs a name")
+                qname = str(config["name"])
+                if qname in question_names:
+                    raise ExerciseFormatError.from_cell(index, f"duplicate question name {qname!r}")
+                question_names.add(qname)
+                if config.get("manual"):
+                    if qname in ids_seen:
+                        raise ExerciseFormatError.from_cell(index, f"duplicate id {qname!r}: a test already has it")
+                    ids_seen.add(qname)
                 question = config
-                question_where = f"cell {index} (question {config['name']})"
+                question_where = f"cell {index} (question {qname})"
             elif name == "END QUESTION":
                 if question is None:
                     raise ExerciseFormatError.from_cell(index, "END QUESTION without BEGIN")
@@ -646,9 +656,9 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
             qname = str(question["name"])
             number = len(pending) + 1
             test_id = str(test_config.get("name") or f"{qname}-{number}")
-            if test_id in test_ids_seen:
+            if test_id in ids_seen:
                 raise ExerciseFormatError.from_cell(index, f"duplicate test id {test_id!r}")
-            test_ids_seen.add(test_id)
+            ids_seen.add(test_id)
             kind_of: TestKind = "assert" if re.search(r"^def test_", body, re.M) else "output"
             points = test_config.get("points")
             pending.append(

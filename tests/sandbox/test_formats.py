@@ -210,6 +210,24 @@ def test_bad_otter_points_are_refused_naming_the_cell(
         parse_exercise(_otter_example_with(fixture_notebooks, index, source))
 
 
+@pytest.mark.parametrize(
+    ("index", "source", "message"),
+    [
+        # q4 (cell 35) renamed to the earlier manual question q2: named at the second occurrence.
+        (35, "# BEGIN QUESTION\nname: q2\nmanual: true", "cell 35: duplicate question name 'q2'"),
+        # An autograded question reusing a manual question's name.
+        (24, "# BEGIN QUESTION\nname: q2", "cell 24: duplicate question name 'q2'"),
+        # A manual question whose id a test of q1 already has.
+        (16, "# BEGIN QUESTION\nname: q1a-2\nmanual: true", "cell 16: duplicate id 'q1a-2'"),
+    ],
+)
+def test_otter_duplicate_question_ids_name_the_cell(
+    fixture_notebooks: Path, index: int, source: str, message: str
+) -> None:
+    with pytest.raises(ExerciseFormatError, match=message):
+        parse_exercise(_otter_example_with(fixture_notebooks, index, source))
+
+
 def test_otter_generated_notebook_points_are_validated(fixture_notebooks: Path) -> None:
     import json
 
