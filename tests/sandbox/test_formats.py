@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,12 +52,38 @@ def test_invalid_fixture_refused_with_reason(fixture_notebooks: Path, name: str)
         parse_exercise((fixture_notebooks / name).read_bytes())
 
 
-def test_every_fixture_notebook_is_handled(fixture_notebooks: Path) -> None:
-    for path in sorted(fixture_notebooks.rglob("*.ipynb")):
+#: Refusals about the notebook as a whole, where no single cell is at fault.
+NOTEBOOK_WIDE_REFUSALS = ("cannot tell the notebook's format", "no graded cells found", "but no solution cell")
+
+
+def test_every_fixture_notebook_is_parsed_into_a_gradable_exercise_or_refused_naming_a_cell(
+    fixture_notebooks: Path,
+) -> None:
+    # The file name is added by the import command and the upload (tests/courses covers that);
+    # the parser's part is to name the cell, unless the fault is the notebook's as a whole.
+    paths = sorted(fixture_notebooks.rglob("*.ipynb"))
+    assert paths
+    parsed = 0
+    for path in paths:
+        cell_count = len(load_notebook(path.read_bytes())["cells"])
         try:
-            parse_exercise(path.read_bytes())
+            exercise = parse_exercise(path.read_bytes())
         except ExerciseFormatError as exc:
-            assert str(exc), path
+            message = str(exc)
+            named = re.match(r"cell (\d+)\b", message)
+            if named:
+                assert int(named.group(1)) < cell_count, (path, message)
+            else:
+                assert any(reason in message for reason in NOTEBOOK_WIDE_REFUSALS), (path, message)
+            continue
+        parsed += 1
+        assert exercise.format in ("nbgrader", "otter"), path
+        assert exercise.tests and exercise.answer_cells(), path
+        assert all(t.points >= 0 and t.code.strip() for t in exercise.tests), path
+        assert sum(t.points for t in exercise.tests) > 0, path
+        ids = [t.id for t in exercise.tests] + [m.id for m in exercise.manual]
+        assert len(ids) == len(set(ids)), path
+    assert parsed >= len(IMPORTS), "fewer fixture notebooks parse than the ones listed in IMPORTS"
 
 
 def test_nbgrader_hidden_region_lines(fixture_notebooks: Path) -> None:
