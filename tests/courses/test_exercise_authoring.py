@@ -1,8 +1,8 @@
 """Instructors bring notebooks: the import command, the admin upload and preview, the publish rule.
 
 The self-check itself is graded through the real sandbox in tests/sandbox/test_exercise_check.py
-and through a real worker in tests/courses/test_exercise_check_worker.py; here the check rows are
-finished by hand where a test is about what happens after the check.
+and through a real worker in tests/e2e/test_exercise_authoring.py::test_upload_failed_check_fix_and_publish;
+here the check rows are finished by hand where a test is about what happens after the check.
 """
 
 from __future__ import annotations
