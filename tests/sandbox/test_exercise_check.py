@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from sandbox.errors import ExerciseFormatError
-from sandbox.exercise_check import check_exercise
+from sandbox.exercise_check import check_exercise, find_leak
 from sandbox.formats import parse_exercise
 from sandbox.grader import Grader
+from sandbox.release import release_notebook
 
 from .conftest import NOTEBOOKS
 
@@ -58,6 +59,31 @@ def test_a_hidden_test_copied_into_a_visible_cell_is_a_leak(grader: Grader) -> N
     leaky = with_source(notebook, 1, "import math\n" + hidden)
     outcome = check_exercise(grader, leaky)
     assert (outcome.problem, outcome.test, outcome.cell) == ("leak", "hidden-float", 5)
+
+
+def test_one_distinctive_solution_line_shown_in_the_release_is_a_leak(grader: Grader) -> None:
+    # The description quotes the solution's one line (not its markers): the old rule wanted every
+    # line of the answer cell, markers included, in the release, and let this through.
+    notebook = mean_square()
+    description = "".join(notebook["cells"][0]["source"])
+    leaky = with_source(notebook, 0, description + "\n\n    return sum(x * x for x in xs) / len(xs)\n")
+    outcome = check_exercise(grader, leaky)
+    assert (outcome.problem, outcome.cell) == ("leak", 2), outcome
+    assert "is also in cell 0" in outcome.detail, outcome
+
+
+def test_a_short_line_shared_with_a_visible_cell_is_not_a_leak() -> None:
+    # ``return 0.0`` in the solution and in a visible cell is boilerplate, not the answer.
+    notebook = mean_square()
+    notebook["cells"][2]["source"] = (
+        "def mean_square(xs):\n    ### BEGIN SOLUTION\n    if not xs:\n        return 0.0\n"
+        "    return sum(x * x for x in xs) / len(xs)\n    ### END SOLUTION"
+    )
+    notebook["cells"][1]["source"] = "import math\n\ndef zero():\n    return 0.0"
+    text = json.dumps(notebook)
+    exercise = parse_exercise(text)
+    cells = notebook["cells"]
+    assert find_leak(exercise, release_notebook(exercise, notebook["metadata"]), cells) is None
 
 
 def test_an_unreadable_notebook_is_reported_not_raised(grader: Grader) -> None:
