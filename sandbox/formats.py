@@ -777,8 +777,9 @@ def submission_answers(exercise: Exercise, nb: dict[str, Any]) -> dict[str, str]
             if key in wanted and key not in found and wanted[key].cell_type == kind:
                 found[key] = source_of(cell)
                 break
-    if exercise.format == "otter" and not found:
-        # An instructor-style notebook (e.g. the source graded against itself to validate it).
+    if exercise.format == "otter" and len(found) < len(wanted):
+        # An instructor-style notebook (e.g. the source graded against itself to validate it). Otter's
+        # generated notebooks tag only some answer cells (the markdown prompts), so fill in the rest.
         try:
             instructor_style = parse_otter(nb)
         except ExerciseFormatError:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.errors import ExerciseFormatError
-from sandbox.formats import detect_format, load_notebook, parse_exercise
+from sandbox.formats import detect_format, load_notebook, parse_exercise, submission_answers
 
 from .conftest import read
 
@@ -171,6 +171,16 @@ ANSWER = _cell("x = 1", "answer", "a")
 def test_bad_native_notebooks_are_refused_naming_the_cell(text: bytes, message: str) -> None:
     with pytest.raises(ExerciseFormatError, match=message):
         parse_exercise(text)
+
+
+def test_otters_generated_notebook_graded_as_its_own_source_gives_every_solution(fixture_notebooks: Path) -> None:
+    # Otter tags only the markdown prompts of its generated notebook as answer cells; the code
+    # answers must still come from the solutions, or the self-check would grade an empty solution.
+    raw = (fixture_notebooks / "otter/example-correct/autograder/example.ipynb").read_bytes()
+    exercise = parse_exercise(raw)
+    answers = submission_answers(exercise, load_notebook(raw))
+    assert set(answers) == {cell.key for cell in exercise.answer_cells()}
+    assert "x = 2" in answers["code:0"]
 
 
 def test_nbgrader_solution_cell_without_solution_is_refused(fixture_notebooks: Path) -> None:
