@@ -85,11 +85,27 @@ def check_exercise(
     return CheckOutcome()
 
 
-def find_leak(exercise: Exercise, release: dict[str, Any], cells: list[dict[str, Any]]) -> CheckOutcome | None:
-    """A solution or hidden test whose every line appears in the released notebook is a leak.
+#: A solution line at least this long (spaces collapsed) is taken to be the author's own, not
+#: boilerplate such as ``return 0.0`` that a visible cell may repeat by chance. Measured on the
+#: fixture, test and course notebooks: no solution line of 11 characters or more appears elsewhere.
+DISTINCTIVE_LINE_CHARS = 20
 
-    The release is rebuilt from the parsed exercise, so this should never fire; it is the check that
-    proves it for each notebook, in case a dialect's markers were misread.
+
+def _distinctive(line: str) -> bool:
+    text = " ".join(line.split())
+    if len(text) < DISTINCTIVE_LINE_CHARS or text.startswith(("#", "import ", "from ")):
+        return False
+    return text.strip("\"'") != ""  # a docstring's quotes alone
+
+
+def find_leak(exercise: Exercise, release: dict[str, Any], cells: list[dict[str, Any]]) -> CheckOutcome | None:
+    """A solution or hidden test that the released notebook shows is a leak.
+
+    The release is rebuilt from the parsed exercise, so a leak means the author's own visible cells
+    repeat what learners must not see, or a dialect's markers were misread. A solution leaks when
+    every line of it is shown, or any one distinctive line (see ``DISTINCTIVE_LINE_CHARS``); a
+    hidden test only when every line is shown, since hidden tests routinely repeat a visible setup
+    line (``report = group_report(y_true, y_pred, groups)`` in the course notebooks).
     """
     released_lines = {line.strip() for cell in release["cells"] for line in source_of(cell).splitlines()}
     released_lines.discard("")
@@ -103,10 +119,13 @@ def find_leak(exercise: Exercise, release: dict[str, Any], cells: list[dict[str,
             continue
         own = {line.strip() for line in cell.released.splitlines()}
         solution = [line for line in cell.source.splitlines() if line.strip() not in own]
-        if leaked(solution):
-            return CheckOutcome(
-                "leak", cell=_cell_index(cell, cells), detail="the released notebook shows the solution"
-            )
+        shown = next((line.strip() for line in solution if _distinctive(line) and line.strip() in released_lines), "")
+        if leaked(solution) or shown:
+            where = _showing_cell(exercise, shown, cells) if shown else None
+            detail = "the released notebook shows the solution"
+            if shown:
+                detail += f": {shown!r}" + (f" is also in cell {where}" if where is not None else "")
+            return CheckOutcome("leak", cell=_cell_index(cell, cells), detail=detail)
     for test in exercise.tests:
         lines = test.code.splitlines()
         hidden = (
@@ -122,6 +141,12 @@ def find_leak(exercise: Exercise, release: dict[str, Any], cells: list[dict[str,
                 detail="the released notebook shows a hidden test",
             )
     return None
+
+
+def _showing_cell(exercise: Exercise, line: str, cells: list[dict[str, Any]]) -> int | None:
+    """The instructor's cell whose released text shows ``line``."""
+    shown = next((c for c in exercise.cells if line in {x.strip() for x in c.released.splitlines()}), None)
+    return _cell_index(shown, cells)
 
 
 def _dumps(notebook: dict[str, Any]) -> str:

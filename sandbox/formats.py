@@ -257,8 +257,8 @@ def detect_format(nb: dict[str, Any]) -> str:
     for cell in nb["cells"]:
         if "nbgrader" in metadata_of(cell):
             return "nbgrader"
-    for cell in nb["cells"]:
-        if _otter_directive(cell) is not None:
+    for index, cell in enumerate(nb["cells"]):
+        if _otter_directive(cell, index) is not None:
             return "otter"
     for cell in nb["cells"]:
         if NATIVE_KEY in metadata_of(cell) or tags_of(cell) & {"test", "hidden-test", "answer"}:
@@ -441,7 +441,7 @@ _FENCE = re.compile(r"^\s*```otter\s*\n(.*?)\n\s*```\s*$", re.S)
 _TEST_CONFIG = re.compile(r'^\s*"""\s*#\s*BEGIN TEST CONFIG\s*\n(.*?)\n\s*"""\s*#\s*END TEST CONFIG\s*\n?', re.S)
 
 
-def _otter_directive(cell: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+def _otter_directive(cell: dict[str, Any], index: int) -> tuple[str, dict[str, Any]] | None:
     text = source_of(cell)
     if cell["cell_type"] == "markdown":
         fenced = _FENCE.match(text)
@@ -457,7 +457,7 @@ def _otter_directive(cell: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     try:
         config = yaml.safe_load(rest) if rest.strip() else {}
     except yaml.YAMLError as exc:
-        raise ExerciseFormatError(f"Otter {first} cell has invalid YAML: {exc}") from None
+        raise ExerciseFormatError.from_cell(index, f"Otter {first} cell has invalid YAML: {exc}") from None
     return first, config if isinstance(config, dict) else {}
 
 
@@ -534,20 +534,24 @@ def _is_otter_infrastructure(code: str) -> bool:
     return bool(lines) and all(ln.startswith(("import otter", "grader = otter.", "grader.")) for ln in lines)
 
 
-def _split_points(question: str, total: Any, declared: list[float | None]) -> list[float]:
+def _split_points(where: str, total: Any, declared: list[float | None]) -> list[float]:
+    """Each test's share of a question's ``points`` (a total, a per-test list, or absent).
+
+    ``where`` names the question's cell, or the question alone when it has none (metadata tests).
+    """
     if isinstance(total, list):
         if len(total) != len(declared):
-            raise ExerciseFormatError(f"question {question}: points list does not match its tests")
-        return [float(p) for p in total]
+            raise ExerciseFormatError(f"{where}: points list does not match its tests")
+        return [_points(p, where) for p in total]
     missing = [p for p in declared if p is None]
     given = sum(p for p in declared if p is not None)
     if total is None:
         if len(missing) == len(declared):
             return [1.0 / len(declared)] * len(declared) if declared else []
         return [p if p is not None else 0.0 for p in declared]
-    share = (float(total) - given) / len(missing) if missing else 0.0
+    share = (_points(total, where) - given) / len(missing) if missing else 0.0
     if share < 0:
-        raise ExerciseFormatError(f"question {question}: tests declare more points than it has")
+        raise ExerciseFormatError(f"{where}: tests declare more points than it has")
     return [p if p is not None else share for p in declared]
 
 
@@ -562,16 +566,21 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
     pending: list[tuple[dict[str, Any], float | None]] = []
     state = ""
     slots = {"code": 0, "markdown": 0}
-    test_ids_seen: set[str] = set()
+    question_where = ""  # the BEGIN QUESTION cell, named in errors about the question's config
+    # Test ids and manual question ids share one namespace (as in _finish), checked here to name the cell.
+    ids_seen: set[str] = set()
+    question_names: set[str] = set()
 
     def close_question() -> None:
         nonlocal pending
         assert question is not None
         name = str(question["name"])
         if question.get("manual"):
-            manual.append(ManualQuestion(name, name, float(question.get("points", 1) or 1)))
+            # A manual question that declares no points counts for 1; a declared 0 stays 0.
+            points = question.get("points")
+            manual.append(ManualQuestion(name, name, 1.0 if points is None else _points(points, question_where)))
         elif pending:
-            points = _split_points(name, question.get("points"), [p for _, p in pending])
+            points = _split_points(question_where, question.get("points"), [p for _, p in pending])
             for (test, _), share in zip(pending, points, strict=True):
                 tests.append(Test(**{**test, "points": round(share, 6)}))
         questions.append(Question(name, bool(question.get("all_or_nothing", False))))
@@ -580,7 +589,7 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
     for index, cell in enumerate(nb["cells"]):
         kind = cell["cell_type"]
         text = source_of(cell)
-        directive = _otter_directive(cell)
+        directive = _otter_directive(cell, index)
         if directive is not None:
             name, config = directive
             if name == "BEGIN QUESTION":
@@ -588,7 +597,16 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
                     raise ExerciseFormatError.from_cell(index, "BEGIN QUESTION inside a question")
                 if not config.get("name"):
                     raise ExerciseFormatError.from_cell(index, "a question needs a name")
+                qname = str(config["name"])
+                if qname in question_names:
+                    raise ExerciseFormatError.from_cell(index, f"duplicate question name {qname!r}")
+                question_names.add(qname)
+                if config.get("manual"):
+                    if qname in ids_seen:
+                        raise ExerciseFormatError.from_cell(index, f"duplicate id {qname!r}: a test already has it")
+                    ids_seen.add(qname)
                 question = config
+                question_where = f"cell {index} (question {qname})"
             elif name == "END QUESTION":
                 if question is None:
                     raise ExerciseFormatError.from_cell(index, "END QUESTION without BEGIN")
@@ -626,7 +644,10 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
             test_config: dict[str, Any] = {}
             body = text
             if config_match:
-                loaded = yaml.safe_load(config_match.group(1)) or {}
+                try:
+                    loaded = yaml.safe_load(config_match.group(1)) or {}
+                except yaml.YAMLError as exc:
+                    raise ExerciseFormatError.from_cell(index, f"the TEST CONFIG has invalid YAML: {exc}") from None
                 test_config = loaded if isinstance(loaded, dict) else {}
                 body = text[config_match.end() :]
             hidden = bool(test_config.get("hidden", False))
@@ -635,9 +656,9 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
             qname = str(question["name"])
             number = len(pending) + 1
             test_id = str(test_config.get("name") or f"{qname}-{number}")
-            if test_id in test_ids_seen:
+            if test_id in ids_seen:
                 raise ExerciseFormatError.from_cell(index, f"duplicate test id {test_id!r}")
-            test_ids_seen.add(test_id)
+            ids_seen.add(test_id)
             kind_of: TestKind = "assert" if re.search(r"^def test_", body, re.M) else "output"
             points = test_config.get("points")
             pending.append(
@@ -652,7 +673,7 @@ def parse_otter(nb: dict[str, Any]) -> Exercise:
                         "success_message": str(test_config.get("success_message", "")),
                         "failure_message": str(test_config.get("failure_message", "")),
                     },
-                    None if points is None else _points(points, f"test {test_id}"),
+                    None if points is None else _points(points, f"cell {index} ({test_id})"),
                 )
             )
             cells.append(ExerciseCell("test", kind, text, "" if hidden else body, test_ids=(test_id,)))
@@ -677,13 +698,13 @@ def _parse_otter_generated(nb: dict[str, Any]) -> Exercise:
     region_points: float | None = None
     region_checked = False
     region_open = False
-    for cell in nb["cells"]:
+    for index, cell in enumerate(nb["cells"]):
         kind = cell["cell_type"]
         text = source_of(cell)
         tags = tags_of(cell)
         if kind == "markdown" and "<!-- BEGIN QUESTION -->" in text:
             found = re.search(r"_Points:_\s*([0-9.]+)", text)
-            region_points = float(found.group(1)) if found else 1.0
+            region_points = _points(found.group(1), f"cell {index}") if found else 1.0
             region_checked = False
             region_open = True
         elif kind == "markdown" and "<!-- END QUESTION -->" in text and region_open:
@@ -708,8 +729,10 @@ def _parse_otter_generated(nb: dict[str, Any]) -> Exercise:
             cells.append(ExerciseCell("text", kind, text, text))
     for qname, question in spec.items():
         cases = [case for suite in question.get("suites", []) for case in suite.get("cases", [])]
-        declared = [None if c.get("points") is None else float(c["points"]) for c in cases]
-        shares = _split_points(qname, question.get("points"), declared)
+        # Generated tests live in the notebook's metadata, not in a cell: the question is named.
+        where = f"question {qname}"
+        declared = [None if c.get("points") is None else _points(c["points"], where) for c in cases]
+        shares = _split_points(where, question.get("points"), declared)
         for number, (case, share) in enumerate(zip(cases, shares, strict=True), start=1):
             test_id = f"{qname}-{number}"
             tests.append(
@@ -754,8 +777,9 @@ def submission_answers(exercise: Exercise, nb: dict[str, Any]) -> dict[str, str]
             if key in wanted and key not in found and wanted[key].cell_type == kind:
                 found[key] = source_of(cell)
                 break
-    if exercise.format == "otter" and not found:
-        # An instructor-style notebook (e.g. the source graded against itself to validate it).
+    if exercise.format == "otter" and len(found) < len(wanted):
+        # An instructor-style notebook (e.g. the source graded against itself to validate it). Otter's
+        # generated notebooks tag only some answer cells (the markdown prompts), so fill in the rest.
         try:
             instructor_style = parse_otter(nb)
         except ExerciseFormatError:

@@ -1,8 +1,8 @@
 """Instructors bring notebooks: the import command, the admin upload and preview, the publish rule.
 
 The self-check itself is graded through the real sandbox in tests/sandbox/test_exercise_check.py
-and through a real worker in tests/courses/test_exercise_check_worker.py; here the check rows are
-finished by hand where a test is about what happens after the check.
+and through a real worker in tests/e2e/test_exercise_authoring.py::test_upload_failed_check_fix_and_publish;
+here the check rows are finished by hand where a test is about what happens after the check.
 """
 
 from __future__ import annotations
@@ -271,12 +271,43 @@ def test_instructor_uploads_a_notebook_and_publishing_waits_for_the_check(instru
     assert Exercise.objects.get().live
 
 
+def _otter_notebook(question_config: str) -> bytes:
+    """A minimal Otter master notebook: one question, its solution and one test."""
+    cells = [
+        ("raw", "# BEGIN QUESTION\n" + question_config),
+        ("raw", "# BEGIN SOLUTION"),
+        ("code", "x = 2 # SOLUTION"),
+        ("raw", "# END SOLUTION"),
+        ("raw", "# BEGIN TESTS"),
+        ("code", "assert x == 2"),
+        ("raw", "# END TESTS"),
+        ("raw", "# END QUESTION"),
+    ]
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": kind, "metadata": {}, "source": source}
+                | ({"outputs": [], "execution_count": None} if kind == "code" else {})
+                for kind, source in cells
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    ).encode()
+
+
+OTTER_BAD_POINTS = _otter_notebook("name: q1\npoints: abc")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         (b"{not json", "bad.ipynb: instructor notebook is not valid JSON"),
         (b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "bad.ipynb: cannot tell the notebook"),
         (b" " * (MAX_NOTEBOOK_BYTES + 1), "bad.ipynb is 5120 KiB; the limit is 5120 KiB."),
+        # Non-numeric Otter points once escaped the parser as a bare ValueError (a server error).
+        (OTTER_BAD_POINTS, "bad.ipynb: cell 0 (question q1): points"),
     ],
 )
 def test_a_bad_upload_is_refused_naming_the_file_and_stores_nothing(instructor, content, message):

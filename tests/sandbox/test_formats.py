@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from sandbox.errors import ExerciseFormatError
-from sandbox.formats import detect_format, load_notebook, parse_exercise
+from sandbox.formats import detect_format, load_notebook, parse_exercise, submission_answers
 
 from .conftest import read
 
@@ -51,12 +52,38 @@ def test_invalid_fixture_refused_with_reason(fixture_notebooks: Path, name: str)
         parse_exercise((fixture_notebooks / name).read_bytes())
 
 
-def test_every_fixture_notebook_is_handled(fixture_notebooks: Path) -> None:
-    for path in sorted(fixture_notebooks.rglob("*.ipynb")):
+#: Refusals about the notebook as a whole, where no single cell is at fault.
+NOTEBOOK_WIDE_REFUSALS = ("cannot tell the notebook's format", "no graded cells found", "but no solution cell")
+
+
+def test_every_fixture_notebook_is_parsed_into_a_gradable_exercise_or_refused_naming_a_cell(
+    fixture_notebooks: Path,
+) -> None:
+    # The file name is added by the import command and the upload (tests/courses covers that);
+    # the parser's part is to name the cell, unless the fault is the notebook's as a whole.
+    paths = sorted(fixture_notebooks.rglob("*.ipynb"))
+    assert paths
+    parsed = 0
+    for path in paths:
+        cell_count = len(load_notebook(path.read_bytes())["cells"])
         try:
-            parse_exercise(path.read_bytes())
+            exercise = parse_exercise(path.read_bytes())
         except ExerciseFormatError as exc:
-            assert str(exc), path
+            message = str(exc)
+            named = re.match(r"cell (\d+)\b", message)
+            if named:
+                assert int(named.group(1)) < cell_count, (path, message)
+            else:
+                assert any(reason in message for reason in NOTEBOOK_WIDE_REFUSALS), (path, message)
+            continue
+        parsed += 1
+        assert exercise.format in ("nbgrader", "otter"), path
+        assert exercise.tests and exercise.answer_cells(), path
+        assert all(t.points >= 0 and t.code.strip() for t in exercise.tests), path
+        assert sum(t.points for t in exercise.tests) > 0, path
+        ids = [t.id for t in exercise.tests] + [m.id for m in exercise.manual]
+        assert len(ids) == len(set(ids)), path
+    assert parsed >= len(IMPORTS), "fewer fixture notebooks parse than the ones listed in IMPORTS"
 
 
 def test_nbgrader_hidden_region_lines(fixture_notebooks: Path) -> None:
@@ -146,6 +173,16 @@ def test_bad_native_notebooks_are_refused_naming_the_cell(text: bytes, message: 
         parse_exercise(text)
 
 
+def test_otters_generated_notebook_graded_as_its_own_source_gives_every_solution(fixture_notebooks: Path) -> None:
+    # Otter tags only the markdown prompts of its generated notebook as answer cells; the code
+    # answers must still come from the solutions, or the self-check would grade an empty solution.
+    raw = (fixture_notebooks / "otter/example-correct/autograder/example.ipynb").read_bytes()
+    exercise = parse_exercise(raw)
+    answers = submission_answers(exercise, load_notebook(raw))
+    assert set(answers) == {cell.key for cell in exercise.answer_cells()}
+    assert "x = 2" in answers["code:0"]
+
+
 def test_nbgrader_solution_cell_without_solution_is_refused(fixture_notebooks: Path) -> None:
     import json
 
@@ -168,4 +205,75 @@ def test_otter_duplicate_test_names_are_refused(fixture_notebooks: Path) -> None
             config.replace("CONFIG", "CONFIG\nname: same", 1) + "# END TEST CONFIG" + body
         )
     with pytest.raises(ExerciseFormatError, match="cell 10: duplicate test id 'same'"):
+        parse_exercise(json.dumps(notebook))
+
+
+def _otter_example_with(fixture_notebooks: Path, index: int, source: str) -> str:
+    import json
+
+    notebook = json.loads((fixture_notebooks / "otter/example.ipynb").read_text())
+    notebook["cells"][index]["source"] = source
+    return json.dumps(notebook)
+
+
+# Cells of otter/example.ipynb: 2 opens q1 (autograded), 16 opens q2 (manual, 1.5 points),
+# 61 opens q8 (autograded, a per-test points list for its two tests), 8 is q1's first test.
+@pytest.mark.parametrize(
+    ("index", "source", "message"),
+    [
+        (16, "# BEGIN QUESTION\nname: q2\nmanual: true\npoints: -2", r"cell 16 \(question q2\): .*negative"),
+        (16, "# BEGIN QUESTION\nname: q2\nmanual: true\npoints: abc", r"cell 16 \(question q2\): .*not a number"),
+        (16, "# BEGIN QUESTION\nname: q2\nmanual: true\npoints: ''", r"cell 16 \(question q2\): .*needs points"),
+        (2, "# BEGIN QUESTION\nname: q1\npoints: -2", r"cell 2 \(question q1\): .*negative"),
+        (2, "# BEGIN QUESTION\nname: q1\npoints: abc", r"cell 2 \(question q1\): .*not a number"),
+        (61, "# BEGIN QUESTION\nname: q8\npoints: [-10, 20]", r"cell 61 \(question q8\): .*negative"),
+        (61, "# BEGIN QUESTION\nname: q8\npoints: [ten, 2]", r"cell 61 \(question q8\): .*not a number"),
+        (
+            8,
+            '""" # BEGIN TEST CONFIG\npoints: -1\nname: q1a-1\n""" # END TEST CONFIG\nisinstance(x, int)',
+            r"cell 8 \(q1a-1\): .*negative",
+        ),
+        (
+            8,
+            '""" # BEGIN TEST CONFIG\npoints: [1\n""" # END TEST CONFIG\nisinstance(x, int)',
+            "cell 8: the TEST CONFIG has invalid YAML",
+        ),
+    ],
+)
+def test_bad_otter_points_are_refused_naming_the_cell(
+    fixture_notebooks: Path, index: int, source: str, message: str
+) -> None:
+    with pytest.raises(ExerciseFormatError, match=message):
+        parse_exercise(_otter_example_with(fixture_notebooks, index, source))
+
+
+@pytest.mark.parametrize(
+    ("index", "source", "message"),
+    [
+        # q4 (cell 35) renamed to the earlier manual question q2: named at the second occurrence.
+        (35, "# BEGIN QUESTION\nname: q2\nmanual: true", "cell 35: duplicate question name 'q2'"),
+        # An autograded question reusing a manual question's name.
+        (24, "# BEGIN QUESTION\nname: q2", "cell 24: duplicate question name 'q2'"),
+        # A manual question whose id a test of q1 already has.
+        (16, "# BEGIN QUESTION\nname: q1a-2\nmanual: true", "cell 16: duplicate id 'q1a-2'"),
+    ],
+)
+def test_otter_duplicate_question_ids_name_the_cell(
+    fixture_notebooks: Path, index: int, source: str, message: str
+) -> None:
+    with pytest.raises(ExerciseFormatError, match=message):
+        parse_exercise(_otter_example_with(fixture_notebooks, index, source))
+
+
+def test_otter_generated_notebook_points_are_validated(fixture_notebooks: Path) -> None:
+    import json
+
+    path = fixture_notebooks / "otter/example-correct/autograder/example.ipynb"
+    notebook = json.loads(path.read_text())
+    notebook["metadata"]["otter"]["tests"]["q1"]["suites"][0]["cases"][0]["points"] = -2
+    with pytest.raises(ExerciseFormatError, match=r"question q1: points must not be negative"):
+        parse_exercise(json.dumps(notebook))
+    notebook = json.loads(path.read_text())
+    notebook["cells"][2]["source"] = "<!-- BEGIN QUESTION -->\n\n_Points:_ 1.2.3"
+    with pytest.raises(ExerciseFormatError, match=r"cell 2: points '1.2.3' is not a number"):
         parse_exercise(json.dumps(notebook))
