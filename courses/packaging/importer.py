@@ -2,8 +2,9 @@
 
 The package is checked in full first (courses.packaging.archive.read_package); then one database
 transaction creates the locales, catalog and site that are missing (as the content loader would on
-an empty site), the images, exercises, datasets and the pages of every language. Any error rolls
-the transaction back and deletes the files already written to media storage.
+an empty site), the images, exercises, datasets and the pages of every language, and registers the
+pages with wagtail-localize as the content loader does. Any error rolls the transaction back and
+deletes the files already written to media storage.
 
 A site that already has the course (any page with one of the package's translation keys, a course
 with the same slug, or an exercise with the same slug) is refused: an import never overwrites an
@@ -44,6 +45,7 @@ from courses.packaging.archive import (
     stream_references,
 )
 from courses.packaging.datasets import datasets_import
+from courses.translation import course_translations_sync
 
 PACKAGE_LINK = re.compile(r'<a linktype="package-page" key="([0-9a-f-]{36})" locale="([a-z-]+)">')
 #: Any other internal link or embed refers to an id of the exporting site: meaningless, or worse, here.
@@ -109,6 +111,9 @@ class _Importer:
         self._import_pages(report)
         course_key = self.package.course["translation_key"]
         report.course = self.pages[(course_key, self.package.source_locale)].specific
+        # As the content loader does after loading a course: without wagtail-localize's records the
+        # translated pages count as untranslated in the report and have no translation editor.
+        course_translations_sync(course=report.course)
         return report
 
     # -- the site -----------------------------------------------------------------------------

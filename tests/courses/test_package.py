@@ -25,6 +25,8 @@ from courses.exercises import exercise_release, parse_instructor_notebook
 from courses.models import CatalogPage, CoursePage, Dataset, Exercise, LessonPage
 from courses.packaging import PackageError, archive, course_package_export, course_package_import
 from courses.packaging.archive import MANIFEST, json_bytes, read_package, sha256, write_zip
+from courses.translation import course_translations_sync
+from courses.translation_status import course_translation_completeness
 from tests.builders import quiz_fence, write_course
 
 # Every test needs the database, if only for the package the module builds once: pytest-django
@@ -67,7 +69,11 @@ def build_course(content_dir: Path) -> CoursePage:
     body.append({"type": "text", "value": f'<p>Next: <a linktype="page" id="{second.pk}">lesson 2</a></p>'})
     first.body = body
     first.save_revision().publish()
-    return CoursePage.objects.get(slug=SLUG, locale__language_code="en")
+    course = CoursePage.objects.get(slug=SLUG, locale__language_code="en")
+    # What "Sync translated pages" does after an editor changes a source page: wagtail-localize learns
+    # of the new paragraph (untranslated in French), so the report describes the course as it is.
+    course_translations_sync(course=course, changed_page_ids=[first.pk])
+    return course
 
 
 def empty_site() -> None:
@@ -177,6 +183,41 @@ def test_round_trip_into_an_empty_site_gives_the_same_pages_and_grades(tmp_path)
     # The imported course exports to the same package again: nothing was lost or added on the way.
     reimported = course_package_export(course=CoursePage.objects.get(slug=SLUG, locale__language_code="en"))
     assert _manifest(reimported)["files"] == _manifest(package)["files"]
+
+
+def completeness() -> dict[str, tuple[int, int, int, int, int]]:
+    """The translation report of the course, per language: segments, translated, pages, pages
+    translated, stale translations."""
+    report = course_translation_completeness(course=CoursePage.objects.get(slug=SLUG, locale__language_code="en"))
+    return {
+        language.code: (
+            language.segments,
+            language.translated,
+            language.pages,
+            language.pages_translated,
+            len(language.stale),
+        )
+        for language in report.languages
+    }
+
+
+def test_an_imported_course_has_the_translation_state_it_had_at_home(tmp_path):
+    from wagtail_localize.models import StringTranslation, Translation
+
+    course = build_course(tmp_path / "content")
+    before = completeness()
+    assert 0 < before["fr"][1] < before["fr"][0] and before["es"][1] == 0  # partly translated; an alias
+    package = course_package_export(course=course)
+
+    empty_site()
+    course_package_import(data=package)
+
+    assert completeness() == before
+    # A translated page has its wagtail-localize records: translators carry on in its editor (PO files).
+    french = LessonPage.objects.get(slug="lesson-1-1", locale__language_code="fr")
+    translation = Translation.objects.get(source__object_id=french.translation_key, target_locale=french.locale)
+    assert StringTranslation.objects.filter(context__object_id=french.translation_key, locale=french.locale).exists()
+    assert "lesson-1-1 [fr]" in {entry.msgstr for entry in translation.export_po()}
 
 
 def _manifest(data: bytes) -> dict[str, Any]:
