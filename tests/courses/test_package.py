@@ -192,19 +192,23 @@ def _without_ids(value: Any) -> Any:
 
 
 def grades() -> dict[str, list[tuple[str, float, float, list[tuple[str, bool]]]]]:
-    """The solution and the released starter of every exercise, graded in the real sandbox."""
+    """The solution and the released starter of every exercise, graded in the real sandbox with the
+    exercise's datasets at /data, as a grading worker grades them."""
+    from courses.datasets import exercise_datasets_dir, mounts_root
     from sandbox.grader import Grader
     from sandbox.pool import KernelPool
     from sandbox.settings import PoolSettings, SandboxSettings
 
     results = {}
-    with KernelPool(PoolSettings(size=1, sandbox=SandboxSettings(), boot_nice=0)) as pool:
+    mounts_root().mkdir(parents=True, exist_ok=True)  # the fork server's zygote binds it at start
+    sandbox = SandboxSettings(datasets_root=mounts_root())
+    with KernelPool(PoolSettings(size=1, sandbox=sandbox, boot_nice=0)) as pool:
         grader = Grader(pool=pool)
         for exercise in Exercise.objects.order_by("slug"):
             _notebook, _fmt, parsed = parse_instructor_notebook(json.dumps(exercise.notebook), exercise.format)
             outcomes = []
             for submission in (json.dumps(exercise.notebook), exercise_release(exercise)):
-                result = grader.grade(parsed, submission)
+                result = grader.grade(parsed, submission, datasets=exercise_datasets_dir(exercise))
                 outcomes.append(
                     (result.status, result.score, result.max_score, [(t.name, t.passed) for t in result.tests])
                 )
@@ -213,20 +217,25 @@ def grades() -> dict[str, list[tuple[str, float, float, list[tuple[str, bool]]]]
 
 
 @pytest.mark.kernel
-def test_round_trip_into_an_empty_site_gives_the_same_pages_and_grades(tmp_path):
-    course = build_course(tmp_path / "content")
+def test_round_trip_into_an_empty_site_gives_the_same_pages_and_grades(tmp_path, datasets_dir, settings):
+    course = build_course(tmp_path / "content", cities=True)
     before_pages, before_grades = snapshot(), grades()
     assert before_grades[f"{SLUG}--mean-squared-error"][0][1] > before_grades[f"{SLUG}--mean-squared-error"][1][1]
+    # The solution of the exercise that reads /data/cities.csv and /data/cities.parquet passes in full.
+    assert before_grades[CITIES][0][:3] == ("graded", 5.0, 5.0), before_grades[CITIES]
 
     package = course_package_export(course=course)
     # Deterministic: an unchanged course exports to the same bytes (centres compare packages).
     assert course_package_export(course=course) == package
 
     empty_site()
-    assert not CoursePage.objects.exists() and not Exercise.objects.exists()
+    # Another deployment: its own datasets directory, empty.
+    settings.DATASETS_DIR = tmp_path / "another-site-datasets"
+    assert not CoursePage.objects.exists() and not Exercise.objects.exists() and not Dataset.objects.exists()
     report = course_package_import(data=package)
 
     assert report.course.slug == SLUG and report.pages == 2 * 4 and report.aliases == 4 * 4
+    assert report.datasets == 2 and Dataset.objects.count() == 2
     after_pages = snapshot()
     assert sorted(after_pages) == sorted(before_pages)
     for key in sorted(before_pages):
@@ -615,7 +624,7 @@ def test_an_exercise_reading_a_dataset_that_is_not_in_the_package_is_refused(pac
         read_package(with_dataset(package_files, listed=False))
 
 
-def test_datasets_travel_with_their_exercises(package_files):
+def test_datasets_travel_with_their_exercises(package_files, datasets_dir):
     # A failed import takes back the dataset file it wrote to the content-addressed store.
     pages = json.loads(package_files["pages/en.json"])
     _quiz_without_options(next(page for page in pages if page["slug"] == "lesson-1-1"))
