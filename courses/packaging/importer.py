@@ -108,7 +108,7 @@ class _Importer:
         self._import_images(report)
         self._import_exercises(report)
         self._import_exercise_texts()
-        self.undo.extend(datasets_import(package=self.package, exercises=self.exercises))
+        datasets_import(package=self.package, exercises=self.exercises, undo=self.undo)
         report.datasets = len(self.package.datasets)
         self._import_pages(report)
         course_key = self.package.course["translation_key"]

@@ -646,6 +646,40 @@ def test_datasets_travel_with_their_exercises(package_files, datasets_dir):
     assert exported.read(entry["file"]) == HARVESTS and entry["source"] == "Survey of six seasons, example.org"
 
 
+def test_a_package_with_an_oversized_dataset_is_refused_and_leaves_nothing_behind(
+    package_files, datasets_dir, settings
+):
+    settings.DATASET_MAX_BYTES = 1024
+    big = b"season,harvest\n" + b"1,2.5\n" * 400  # 2.4 KiB
+    manifest = json.loads(package_files[MANIFEST])
+    entries = [
+        # Attached first, so its file is written to the store before the big one is refused.
+        {"id": "a-harvests", "file": "datasets/a-harvests/harvests.csv", "file_name": "harvests.csv"},
+        {"id": "b-census", "file": "datasets/b-census/census.csv", "file_name": "census.csv"},
+    ]
+    manifest["datasets"] = [{**entry, "source": "example.org", "licence": "CC BY 4.0"} for entry in entries]
+    manifest["exercises"][0]["datasets"] = [entry["id"] for entry in entries]
+    data = repack(
+        {**package_files, MANIFEST: json_bytes(manifest)}, {entries[0]["file"]: HARVESTS, entries[1]["file"]: big}
+    )
+    storage = get_image_model()._meta.get_field("file").storage
+    images_before = set(storage.listdir("original_images")[1]) if storage.exists("original_images") else set()
+    pages_before = Page.objects.count()
+
+    with pytest.raises(PackageError) as refused:
+        course_package_import(data=data)
+
+    assert str(refused.value) == (
+        "datasets/b-census/census.csv: “census.csv” is 2.4 KiB; a dataset may be at most 1.0 KiB."
+    )
+    assert Page.objects.count() == pages_before and not CoursePage.objects.exists()
+    assert not Exercise.objects.exists() and not Dataset.objects.exists() and not get_image_model().objects.exists()
+    # The image and the first dataset, written to storage before the refusal, were deleted again.
+    assert set(storage.listdir("original_images")[1]) == images_before
+    assert not stored_path(hashlib.sha256(HARVESTS).hexdigest()).exists()
+    assert [path for path in datasets_dir.rglob("*") if path.is_file()] == []
+
+
 def test_published_pages_travel_as_published_and_unpublished_ones_as_their_latest_draft(package_files):
     course_package_import(data=write_zip(package_files))
     published = LessonPage.objects.get(slug="lesson-1-1", locale__language_code="en")
