@@ -4,7 +4,8 @@ Pages built from content/ files exist in every language before wagtail-localize 
 "Translate this page", PO download and upload and the completeness report work on them, each
 source-language page gets a ``TranslationSource`` (the texts to translate, as segments), each of its
 translated pages a ``Translation``, and the translated page's own texts are imported as
-``StringTranslation`` rows, segment by segment. Reads (completeness, stale translations) are in
+``StringTranslation`` rows, segment by segment. Exercise texts translated elsewhere (a course package)
+are registered the same way. Reads (completeness, stale translations) are in
 courses/translation_status.py.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from wagtail.models import Page
+from wagtail.models import Locale, Page
 from wagtail_localize.models import StringSegment, StringTranslation, Translation, TranslationSource
 from wagtail_localize.segments import StringSegmentValue
 from wagtail_localize.segments.extract import extract_segments
@@ -106,6 +107,41 @@ def pages_translations_sync(*, pages: list[Page], changed_page_ids: Collection[i
     return report
 
 
+def exercise_texts_translations_sync(*, exercises: Collection[Any]) -> SyncReport:
+    """Register the texts of ``exercises`` that have translations with wagtail-localize: the text in the
+    site's default language (made from the notebook) as a ``TranslationSource``, each translated text
+    as a ``Translation`` with its strings imported. Texts nobody translated are left alone, as they are
+    on a site where nobody has started translating them.
+    """
+    from courses.exercise_texts import ExerciseText
+
+    report = SyncReport()
+    default_locale_id = Locale.get_default().pk
+    rows: dict[int, list[Any]] = defaultdict(list)
+    for row in ExerciseText.objects.filter(exercise__in=exercises).order_by("locale__language_code"):
+        rows[row.exercise_id].append(row)
+    for texts in rows.values():
+        source = next((row for row in texts if row.locale_id == default_locale_id), None)
+        targets = [row for row in texts if row is not source]
+        if source is None or not targets:
+            continue
+        with transaction.atomic():
+            translation_source, created = TranslationSource.get_or_create_from_instance(source)
+            report.sources_created += int(created)
+            segments = translation_source_segments(translation_source)
+            for target in targets:
+                translation, created = Translation.objects.get_or_create(
+                    source=translation_source, target_locale_id=target.locale_id
+                )
+                report.translations_created += int(created)
+                imported, unmatched = translation_strings_import(
+                    translation=translation, source_page=source, target_page=target, source_segments=segments
+                )
+                report.strings_imported += imported
+                report.strings_unmatched += unmatched
+    return report
+
+
 def translation_strings_import(
     *,
     translation: Translation,
@@ -114,7 +150,8 @@ def translation_strings_import(
     source_segments: list[StringSegment] | None = None,
 ) -> tuple[int, int]:
     """Store the texts of ``target_page`` (a translated page made outside wagtail-localize) as the
-    translations of ``translation``'s source segments. Returns (imported, unmatched).
+    translations of ``translation``'s source segments. Returns (imported, unmatched). The "pages" may
+    also be other translatable objects (an exercise's texts).
 
     Segments are matched by their place in the page: the same field, the same lesson block (blocks
     are paired by type in order, so one block added or left out in a translation shifts nothing), and
@@ -123,7 +160,8 @@ def translation_strings_import(
     an earlier translation of them removed): a guess would mark wrong text as translated.
     ``source_segments`` saves a query when the caller has them.
     """
-    source_page, target_page = source_page.specific, target_page.specific
+    if isinstance(source_page, Page):
+        source_page, target_page = source_page.specific, target_page.specific
     found: dict[str, list[StringSegmentValue]] = defaultdict(list)
     for segment in extract_segments(_with_source_block_ids(source_page, target_page)):
         if isinstance(segment, StringSegmentValue):

@@ -30,7 +30,8 @@ from courses.blocks import LessonStreamBlock
 from courses.models import CoursePage, LessonPage, Licence, ModulePage
 
 FORMAT_NAME = "opencapacity-course-package"
-FORMAT_VERSION = 1
+#: The version exports write. Version 2 added exercise texts; a site reads every version up to its own.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 #: A zip's entries all carry this timestamp (the earliest a zip can hold), so exporting the same
@@ -149,6 +150,8 @@ class CoursePackage:
     pages: dict[str, list[PageEntry]]
     #: Exercise slug -> (manifest entry, notebook JSON, format, max score).
     exercises: dict[str, tuple[dict[str, Any], dict[str, Any], str, float]] = field(default_factory=dict)
+    #: Exercise slug -> its texts file: translation key, source language, title and text cells per language.
+    exercise_texts: dict[str, dict[str, Any]] = field(default_factory=dict)
     images: dict[str, dict[str, Any]] = field(default_factory=dict)
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -267,10 +270,11 @@ def read_package(data: bytes) -> CoursePackage:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise _fail(MANIFEST, _("not an OpenCapacity course package"))
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    # type(): a JSON true is a Python 1.
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
         raise _fail(
             MANIFEST,
-            _("unknown package version %(version)r; this site reads version %(supported)d")
+            _("unknown package version %(version)r; this site reads versions 1 to %(supported)d")
             % {"version": version, "supported": FORMAT_VERSION},
         )
 
@@ -368,6 +372,37 @@ def _read_exercises(package: CoursePackage, referenced: set[str]) -> None:
         if not isinstance(datasets, list) or not all(isinstance(dataset, str) for dataset in datasets):
             raise _fail(where, _("datasets must be a list of dataset ids"))
         package.exercises[slug] = (entry, notebook, fmt, float(parsed.max_score))
+        texts_name = entry.get("texts")
+        if texts_name is not None:  # from format version 2
+            if texts_name != f"exercises/{slug}.texts.json":
+                raise _fail(
+                    where, _("the texts of exercise %(slug)s must be in exercises/%(slug)s.texts.json") % {"slug": slug}
+                )
+            referenced.add(texts_name)
+            package.exercise_texts[slug] = _read_exercise_texts(package.files, texts_name)
+
+
+def _read_exercise_texts(files: dict[str, bytes], name: str) -> dict[str, Any]:
+    data = _load_json(files, name)
+    _require_key(_require(data, "translation_key", str, name), name)
+    texts = _require(data, "texts", dict, name)
+    source_locale = _require(data, "source_locale", str, name)
+    if source_locale not in texts:
+        raise _fail(name, _("the source language %(code)r has no texts") % {"code": source_locale})
+    site_languages = [code for code, _name in settings.LANGUAGES]
+    for code, text in texts.items():
+        if code not in site_languages:
+            raise _fail(
+                name,
+                _("texts in %(code)r, a language this site does not offer (%(languages)s)")
+                % {"code": code, "languages": ", ".join(site_languages)},
+            )
+        where = f"{name}: {code}"
+        _require(text, "title", str, where)
+        for position, cell in enumerate(_require(text, "cells", list, where)):
+            _require(cell, "id", str, f"{where}: cells[{position}]")
+            _require(cell, "value", str, f"{where}: cells[{position}]")
+    return data
 
 
 def _read_images(package: CoursePackage, referenced: set[str]) -> None:

@@ -60,11 +60,12 @@ def datasets_export(
     return sorted(entries.values(), key=lambda entry: entry["id"]), files, used
 
 
-def datasets_import(*, package: CoursePackage, exercises: dict[str, Exercise]) -> list[Callable[[], None]]:
-    """Attach the package's datasets to their exercises; what undoes the files written, on failure."""
-    if not package.datasets:
-        return []
-    undo: list[Callable[[], None]] = []
+def datasets_import(*, package: CoursePackage, exercises: dict[str, Exercise], undo: list[Callable[[], None]]) -> None:
+    """Attach the package's datasets to their exercises.
+
+    What deletes each file newly written to the store goes into `undo` before the file is written,
+    so that a dataset refused part-way (too large, not UTF-8) still takes back the ones before it.
+    """
     for exercise_slug, (entry, *_rest) in sorted(package.exercises.items()):
         for dataset_id in entry.get("datasets") or []:
             dataset = package.datasets[dataset_id]
@@ -84,4 +85,3 @@ def datasets_import(*, package: CoursePackage, exercises: dict[str, Exercise]) -
                 )
             except ValidationError as error:
                 raise PackageError(f"{dataset['file']}: {' '.join(error.messages)}") from error
-    return undo

@@ -1,8 +1,8 @@
 """Export one course, in every language it has, as a package (docs/course-packages.md).
 
 Only the course's own content goes in: page fields, lesson bodies, exercises (instructor
-notebooks), images and datasets. Learner data (enrollments, submissions, scores, certificates)
-never does.
+notebooks and their texts in every language), images and datasets. Learner data (enrollments,
+submissions, scores, certificates) never does.
 """
 
 from __future__ import annotations
@@ -66,6 +66,29 @@ def source_locale_of(translations: list[CoursePage]) -> tuple[str, bool]:
             _("The course %(slug)s has no language that is not an alias.") % {"slug": translations[0].slug}
         )
     return originals[0].locale.language_code, False
+
+
+def exercise_texts_export(exercise: Exercise) -> dict[str, Any] | None:
+    """The exercise's title and notebook text cells in every language it has them (courses/exercise_texts.py),
+    with their block ids (a translated cell has its source cell's id); None before it has any."""
+    from courses.exercise_texts import ExerciseText
+
+    rows = list(ExerciseText.objects.filter(exercise=exercise).select_related("locale"))
+    # The source is the text made from the notebook, in the site's default language.
+    source = next((row for row in rows if row.locale.is_default), None)
+    if source is None:
+        return None
+    return {
+        "translation_key": str(source.translation_key),
+        "source_locale": source.locale.language_code,
+        "texts": {
+            row.locale.language_code: {
+                "title": row.title,
+                "cells": [{"id": block.id, "value": block.value} for block in row.cells],
+            }
+            for row in rows
+        },
+    }
 
 
 def course_package_export(*, course: CoursePage) -> bytes:
@@ -211,6 +234,11 @@ class _Exporter:
                 "max_score": exercise.max_score,
                 "notebook": name,
             }
+            texts = exercise_texts_export(exercise)
+            if texts is not None:
+                texts_name = f"exercises/{exercise.slug}.texts.json"
+                self.files[texts_name] = json_bytes(texts)
+                self.exercise_entries[exercise.slug]["texts"] = texts_name
             self.last_change = max(self.last_change, exercise.updated_at)
         return exercise.slug
 

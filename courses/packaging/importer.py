@@ -2,8 +2,9 @@
 
 The package is checked in full first (courses.packaging.archive.read_package); then one database
 transaction creates the locales, catalog and site that are missing (as the content loader would on
-an empty site), the images, exercises, datasets and the pages of every language. Any error rolls
-the transaction back and deletes the files already written to media storage.
+an empty site), the images, exercises, datasets and the pages of every language, and registers the
+pages with wagtail-localize as the content loader does. Any error rolls the transaction back and
+deletes the files already written to media storage.
 
 A site that already has the course (any page with one of the package's translation keys, a course
 with the same slug, or an exercise with the same slug) is refused: an import never overwrites an
@@ -33,6 +34,7 @@ from wagtail.models import Collection, Locale, Page
 
 from courses.blocks import LessonStreamBlock
 from courses.exercise_checks import exercise_check_request
+from courses.exercise_texts import ExerciseText, exercise_text_refresh
 from courses.models import CatalogPage, CoursePage, Exercise
 from courses.packaging.archive import (
     PAGE_MODELS,
@@ -44,6 +46,7 @@ from courses.packaging.archive import (
     stream_references,
 )
 from courses.packaging.datasets import datasets_import
+from courses.translation import course_translations_sync, exercise_texts_translations_sync
 
 PACKAGE_LINK = re.compile(r'<a linktype="package-page" key="([0-9a-f-]{36})" locale="([a-z-]+)">')
 #: Any other internal link or embed refers to an id of the exporting site: meaningless, or worse, here.
@@ -104,11 +107,16 @@ class _Importer:
         report = ImportReport(course=CoursePage())
         self._import_images(report)
         self._import_exercises(report)
-        self.undo.extend(datasets_import(package=self.package, exercises=self.exercises))
+        self._import_exercise_texts()
+        datasets_import(package=self.package, exercises=self.exercises, undo=self.undo)
         report.datasets = len(self.package.datasets)
         self._import_pages(report)
         course_key = self.package.course["translation_key"]
         report.course = self.pages[(course_key, self.package.source_locale)].specific
+        # As the content loader does after loading a course: without wagtail-localize's records the
+        # translated pages count as untranslated in the report and have no translation editor.
+        course_translations_sync(course=report.course)
+        exercise_texts_translations_sync(exercises=list(self.exercises.values()))
         return report
 
     # -- the site -----------------------------------------------------------------------------
@@ -200,6 +208,47 @@ class _Importer:
             exercise_check_request(exercise=exercise, publish_when_passed=True)
             self.exercises[slug] = exercise
             report.exercises.append(slug)
+
+    def _import_exercise_texts(self) -> None:
+        """The exercises' texts in every language of the package, with their translation key and block
+        ids, so that each translated cell still translates its source cell.
+
+        The text in this site's default language is the one the exercise made from its notebook when it
+        was saved (courses/exercise_texts.py): it takes the package's identity, not its words.
+        """
+        default = Locale.get_default()
+        for slug, data in sorted(self.package.exercise_texts.items()):
+            exercise = self.exercises[slug]
+            name = self.package.exercises[slug][0]["texts"]
+            texts = data["texts"]
+            for code, text in sorted(texts.items()):
+                if code == default.language_code:
+                    continue
+                locale, _created = Locale.objects.get_or_create(language_code=code)
+                cells = [{"type": "markdown", "value": cell["value"], "id": cell["id"]} for cell in text["cells"]]
+                self._save_exercise_text(
+                    ExerciseText(exercise=exercise, locale=locale, title=text["title"], cells=cells),
+                    data["translation_key"],
+                    f"{name}: {code}",
+                )
+            own = ExerciseText.objects.filter(exercise=exercise, locale=default).first()
+            own = own or exercise_text_refresh(exercise=exercise)
+            ids = [cell["id"] for cell in texts.get(default.language_code, texts[data["source_locale"]])["cells"]]
+            own.cells = [
+                {"type": "markdown", "value": block.value, "id": ids[n] if n < len(ids) else block.id}
+                for n, block in enumerate(own.cells)
+            ]
+            self._save_exercise_text(own, data["translation_key"], f"{name}: {default.language_code}")
+
+    @staticmethod
+    def _save_exercise_text(text: ExerciseText, translation_key: str, label: str) -> None:
+        text.translation_key = translation_key
+        try:
+            # Lengths, and the translation key or language an exercise text of this site already has.
+            text.full_clean()
+        except ValidationError as error:
+            raise PackageError(f"{label}: {_error_text(error)}") from error
+        text.save()
 
     # -- pages --------------------------------------------------------------------------------
 

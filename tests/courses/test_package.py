@@ -25,6 +25,8 @@ from courses.exercises import exercise_release, parse_instructor_notebook
 from courses.models import CatalogPage, CoursePage, Dataset, Exercise, LessonPage
 from courses.packaging import PackageError, archive, course_package_export, course_package_import
 from courses.packaging.archive import MANIFEST, json_bytes, read_package, sha256, write_zip
+from courses.translation import course_translations_sync
+from courses.translation_status import course_translation_completeness
 from tests.builders import quiz_fence, write_course
 
 # Every test needs the database, if only for the package the module builds once: pytest-django
@@ -50,9 +52,10 @@ def _lesson_extras(lesson_slug: str, code: str) -> str:
     )
 
 
-def build_course(content_dir: Path) -> CoursePage:
+def build_course(content_dir: Path, *, cities: bool = False) -> CoursePage:
     """A course in English and French (aliases in the other languages) with an image, a quiz and an
-    exercise from the shipped course, and a link from one lesson to another."""
+    exercise from the shipped course, and a link from one lesson to another; with `cities`, a second
+    exercise that reads datasets and whose notebook text is translated (add_cities_exercise)."""
     course_dir = write_course(
         content_dir, slug=SLUG, modules=1, lessons_per_module=2, languages=("en", "fr"), extra_body=_lesson_extras
     )
@@ -67,7 +70,63 @@ def build_course(content_dir: Path) -> CoursePage:
     body.append({"type": "text", "value": f'<p>Next: <a linktype="page" id="{second.pk}">lesson 2</a></p>'})
     first.body = body
     first.save_revision().publish()
-    return CoursePage.objects.get(slug=SLUG, locale__language_code="en")
+    changed = [first.pk, *(add_cities_exercise() if cities else [])]
+    course = CoursePage.objects.get(slug=SLUG, locale__language_code="en")
+    # What "Sync translated pages" does after an editor changes a source page: wagtail-localize learns
+    # of the new blocks (untranslated in French), so the report describes the course as it is.
+    course_translations_sync(course=course, changed_page_ids=changed)
+    return course
+
+
+DATASET_SAMPLES = Path(__file__).resolve().parents[1] / "sandbox" / "datasets"
+CITIES = f"{SLUG}--cities"
+CITIES_TEXT_FR = "# Villes\nLes données sont dans `/data/cities.csv` et `/data/cities.parquet`."
+
+
+def add_cities_exercise() -> list[int]:
+    """An exercise that reads a CSV and a Parquet dataset at /data, in the second lesson in English and
+    French with no instructions of its own (learners see the notebook's text cell in the page's
+    language), its text translated into French with wagtail-localize. Returns the lessons changed.
+
+    Needs settings.DATASETS_DIR pointed at a temporary directory (fixture `datasets_dir`).
+    """
+    from wagtail_localize.models import Translation, TranslationSource
+
+    from courses.datasets import dataset_attach
+    from courses.exercise_texts import ExerciseText
+    from courses.exercises import exercise_create_or_update
+    from tests.builders import exercise_notebook
+
+    exercise = exercise_create_or_update(
+        slug=CITIES, title="Cities", raw_notebook=json.dumps(exercise_notebook(name="dataset-exercise.ipynb"))
+    )
+    for name in ("cities.csv", "cities.parquet"):
+        dataset_attach(
+            exercise=exercise,
+            file_name=name,
+            content=(DATASET_SAMPLES / name).read_bytes(),
+            source="https://example.org/cities",
+            licence="CC BY 4.0",
+        )
+    lessons = list(LessonPage.objects.filter(slug="lesson-1-2", locale__language_code__in=["en", "fr"]))
+    for lesson in lessons:
+        lesson.body.append(("exercise", {"exercise": exercise, "title": "", "instructions": "", "hints": []}))
+        lesson.save_revision().publish()
+    text_source, _created = TranslationSource.get_or_create_from_instance(ExerciseText.objects.get(exercise=exercise))
+    translation = Translation.objects.create(source=text_source, target_locale=Locale.objects.get(language_code="fr"))
+    po = translation.export_po()
+    for entry in po:
+        entry.msgstr = "Villes" if entry.msgid == "Cities" else CITIES_TEXT_FR
+    translation.import_po(po)
+    translation.save_target(publish=True)
+    return [lesson.pk for lesson in lessons]
+
+
+@pytest.fixture
+def datasets_dir(settings, tmp_path):
+    """This site's datasets, in a directory of the test's own."""
+    settings.DATASETS_DIR = tmp_path / "datasets"
+    return settings.DATASETS_DIR
 
 
 def empty_site() -> None:
@@ -76,6 +135,7 @@ def empty_site() -> None:
     for page in Page.objects.filter(depth=2):
         page.delete()
     Exercise.objects.all().delete()
+    Dataset.objects.all().delete()
     get_image_model().objects.all().delete()
     english = Locale.objects.get(language_code="en")
     Locale.objects.exclude(pk=english.pk).delete()
@@ -132,19 +192,23 @@ def _without_ids(value: Any) -> Any:
 
 
 def grades() -> dict[str, list[tuple[str, float, float, list[tuple[str, bool]]]]]:
-    """The solution and the released starter of every exercise, graded in the real sandbox."""
+    """The solution and the released starter of every exercise, graded in the real sandbox with the
+    exercise's datasets at /data, as a grading worker grades them."""
+    from courses.datasets import exercise_datasets_dir, mounts_root
     from sandbox.grader import Grader
     from sandbox.pool import KernelPool
     from sandbox.settings import PoolSettings, SandboxSettings
 
     results = {}
-    with KernelPool(PoolSettings(size=1, sandbox=SandboxSettings(), boot_nice=0)) as pool:
+    mounts_root().mkdir(parents=True, exist_ok=True)  # the fork server's zygote binds it at start
+    sandbox = SandboxSettings(datasets_root=mounts_root())
+    with KernelPool(PoolSettings(size=1, sandbox=sandbox, boot_nice=0)) as pool:
         grader = Grader(pool=pool)
         for exercise in Exercise.objects.order_by("slug"):
             _notebook, _fmt, parsed = parse_instructor_notebook(json.dumps(exercise.notebook), exercise.format)
             outcomes = []
             for submission in (json.dumps(exercise.notebook), exercise_release(exercise)):
-                result = grader.grade(parsed, submission)
+                result = grader.grade(parsed, submission, datasets=exercise_datasets_dir(exercise))
                 outcomes.append(
                     (result.status, result.score, result.max_score, [(t.name, t.passed) for t in result.tests])
                 )
@@ -153,20 +217,25 @@ def grades() -> dict[str, list[tuple[str, float, float, list[tuple[str, bool]]]]
 
 
 @pytest.mark.kernel
-def test_round_trip_into_an_empty_site_gives_the_same_pages_and_grades(tmp_path):
-    course = build_course(tmp_path / "content")
+def test_round_trip_into_an_empty_site_gives_the_same_pages_and_grades(tmp_path, datasets_dir, settings):
+    course = build_course(tmp_path / "content", cities=True)
     before_pages, before_grades = snapshot(), grades()
     assert before_grades[f"{SLUG}--mean-squared-error"][0][1] > before_grades[f"{SLUG}--mean-squared-error"][1][1]
+    # The solution of the exercise that reads /data/cities.csv and /data/cities.parquet passes in full.
+    assert before_grades[CITIES][0][:3] == ("graded", 5.0, 5.0), before_grades[CITIES]
 
     package = course_package_export(course=course)
     # Deterministic: an unchanged course exports to the same bytes (centres compare packages).
     assert course_package_export(course=course) == package
 
     empty_site()
-    assert not CoursePage.objects.exists() and not Exercise.objects.exists()
+    # Another deployment: its own datasets directory, empty.
+    settings.DATASETS_DIR = tmp_path / "another-site-datasets"
+    assert not CoursePage.objects.exists() and not Exercise.objects.exists() and not Dataset.objects.exists()
     report = course_package_import(data=package)
 
     assert report.course.slug == SLUG and report.pages == 2 * 4 and report.aliases == 4 * 4
+    assert report.datasets == 2 and Dataset.objects.count() == 2
     after_pages = snapshot()
     assert sorted(after_pages) == sorted(before_pages)
     for key in sorted(before_pages):
@@ -177,6 +246,62 @@ def test_round_trip_into_an_empty_site_gives_the_same_pages_and_grades(tmp_path)
     # The imported course exports to the same package again: nothing was lost or added on the way.
     reimported = course_package_export(course=CoursePage.objects.get(slug=SLUG, locale__language_code="en"))
     assert _manifest(reimported)["files"] == _manifest(package)["files"]
+
+
+def completeness() -> dict[str, tuple[int, int, int, int, int]]:
+    """The translation report of the course, per language: segments, translated, pages, pages
+    translated, stale translations."""
+    report = course_translation_completeness(course=CoursePage.objects.get(slug=SLUG, locale__language_code="en"))
+    return {
+        language.code: (
+            language.segments,
+            language.translated,
+            language.pages,
+            language.pages_translated,
+            len(language.stale),
+        )
+        for language in report.languages
+    }
+
+
+def test_an_imported_course_has_the_translation_state_it_had_at_home(tmp_path, datasets_dir, settings, client):
+    from wagtail_localize.models import StringTranslation, Translation
+
+    from courses.exercise_checks import exercise_check_finish, exercise_check_for, exercise_publish_checked
+    from courses.exercise_texts import ExerciseText
+    from courses.models import ExerciseCheckStatus
+
+    course = build_course(tmp_path / "content", cities=True)
+    before = completeness()
+    assert 0 < before["fr"][1] < before["fr"][0] and before["es"][1] == 0  # partly translated; an alias
+    package = course_package_export(course=course)
+
+    empty_site()
+    settings.DATASETS_DIR = tmp_path / "another-site-datasets"
+    course_package_import(data=package)
+
+    # The report counts the exercise's texts with the pages: the same numbers mean both arrived.
+    assert completeness() == before
+    # A translated page has its wagtail-localize records: translators carry on in its editor (PO files).
+    french = LessonPage.objects.get(slug="lesson-1-1", locale__language_code="fr")
+    translation = Translation.objects.get(source__object_id=french.translation_key, target_locale=french.locale)
+    assert StringTranslation.objects.filter(context__object_id=french.translation_key, locale=french.locale).exists()
+    assert "lesson-1-1 [fr]" in {entry.msgstr for entry in translation.export_po()}
+    # So has the exercise's translated text, and the French lesson shows it.
+    exercise = Exercise.objects.get(slug=CITIES)
+    french_text = ExerciseText.objects.get(exercise=exercise, locale=french.locale)
+    text_translation = Translation.objects.get(
+        source__object_id=french_text.translation_key, target_locale=french.locale
+    )
+    assert {entry.msgid: entry.msgstr for entry in text_translation.export_po()}["Cities"] == "Villes"
+    # As the check task does once the self-check passes here (a sandbox run, tested further down).
+    check = exercise_check_finish(check_id=exercise_check_for(exercise=exercise).pk, status=ExerciseCheckStatus.PASSED)
+    assert exercise_publish_checked(check=check)
+    lesson = LessonPage.objects.get(slug="lesson-1-2", locale__language_code="fr")
+    html = client.get(lesson.url).content.decode()
+    assert "<h1>Villes</h1>" in html and "Les données sont dans" in html
+    english = client.get(LessonPage.objects.get(slug="lesson-1-2", locale__language_code="en").url).content.decode()
+    assert "<h1>Cities</h1>" in english and "Villes" not in english
 
 
 def _manifest(data: bytes) -> dict[str, Any]:
@@ -252,6 +377,13 @@ def _image_name(files: dict[str, bytes]) -> str:
     return next(name for name in files if name.startswith("images/"))
 
 
+def _texts_in_german(files: dict[str, bytes]) -> bytes:
+    name = f"exercises/{SLUG}--mean-squared-error.texts.json"
+    texts = json.loads(files[name])
+    texts["texts"]["de"] = texts["texts"]["en"]
+    return repack(files, {name: json_bytes(texts)})
+
+
 HOSTILE = {
     "not a zip": (lambda files: b"PK\x03\x04 not really", "not a zip archive"),
     "path traversal": (lambda files: raw_zip([("../../etc/cron.d/evil", b"x")]), "../../etc/cron.d/evil: unsafe path"),
@@ -298,6 +430,10 @@ HOSTILE = {
         lambda files: _with_block(files, "image", "image", "images/ghost.png"),
         "pages/en.json: page 3 (lesson-1-1): body: block 4 refers to image 'images/ghost.png'",
     ),
+    "exercise texts in a language the site does not offer": (
+        _texts_in_german,
+        f"exercises/{SLUG}--mean-squared-error.texts.json: texts in 'de', a language this site does not offer",
+    ),
     "not an image": (
         lambda files: repack(files, {_image_name(files): b"GIF89a nope"}),
         "not a readable image",
@@ -311,6 +447,20 @@ def test_hostile_or_broken_package_is_refused_naming_the_file(case, package_file
     with pytest.raises(PackageError) as refused:
         read_package(make(package_files))
     assert message in str(refused.value)
+
+
+def test_a_version_1_package_without_exercise_texts_still_imports(package_files):
+    from courses.exercise_texts import ExerciseText
+
+    manifest = json.loads(package_files[MANIFEST])
+    manifest["format_version"] = 1
+    for entry in manifest["exercises"]:
+        del entry["texts"]
+    files = {name: content for name, content in package_files.items() if not name.endswith(".texts.json")}
+    report = course_package_import(data=repack({**files, MANIFEST: json_bytes(manifest)}, {}))
+    # The exercise's text is made from its notebook here, in the site's language, as for any exercise.
+    (text,) = ExerciseText.objects.filter(exercise__slug=report.exercises[0]).select_related("exercise")
+    assert (text.locale.language_code, text.title) == ("en", text.exercise.title) and len(text.cells) > 0
 
 
 def test_a_package_in_a_language_the_site_does_not_offer_is_refused(package_files):
@@ -474,7 +624,7 @@ def test_an_exercise_reading_a_dataset_that_is_not_in_the_package_is_refused(pac
         read_package(with_dataset(package_files, listed=False))
 
 
-def test_datasets_travel_with_their_exercises(package_files):
+def test_datasets_travel_with_their_exercises(package_files, datasets_dir):
     # A failed import takes back the dataset file it wrote to the content-addressed store.
     pages = json.loads(package_files["pages/en.json"])
     _quiz_without_options(next(page for page in pages if page["slug"] == "lesson-1-1"))
@@ -494,6 +644,40 @@ def test_datasets_travel_with_their_exercises(package_files):
     (entry,) = manifest["datasets"]
     assert manifest["exercises"][0]["datasets"] == [entry["id"]]
     assert exported.read(entry["file"]) == HARVESTS and entry["source"] == "Survey of six seasons, example.org"
+
+
+def test_a_package_with_an_oversized_dataset_is_refused_and_leaves_nothing_behind(
+    package_files, datasets_dir, settings
+):
+    settings.DATASET_MAX_BYTES = 1024
+    big = b"season,harvest\n" + b"1,2.5\n" * 400  # 2.4 KiB
+    manifest = json.loads(package_files[MANIFEST])
+    entries = [
+        # Attached first, so its file is written to the store before the big one is refused.
+        {"id": "a-harvests", "file": "datasets/a-harvests/harvests.csv", "file_name": "harvests.csv"},
+        {"id": "b-census", "file": "datasets/b-census/census.csv", "file_name": "census.csv"},
+    ]
+    manifest["datasets"] = [{**entry, "source": "example.org", "licence": "CC BY 4.0"} for entry in entries]
+    manifest["exercises"][0]["datasets"] = [entry["id"] for entry in entries]
+    data = repack(
+        {**package_files, MANIFEST: json_bytes(manifest)}, {entries[0]["file"]: HARVESTS, entries[1]["file"]: big}
+    )
+    storage = get_image_model()._meta.get_field("file").storage
+    images_before = set(storage.listdir("original_images")[1]) if storage.exists("original_images") else set()
+    pages_before = Page.objects.count()
+
+    with pytest.raises(PackageError) as refused:
+        course_package_import(data=data)
+
+    assert str(refused.value) == (
+        "datasets/b-census/census.csv: “census.csv” is 2.4 KiB; a dataset may be at most 1.0 KiB."
+    )
+    assert Page.objects.count() == pages_before and not CoursePage.objects.exists()
+    assert not Exercise.objects.exists() and not Dataset.objects.exists() and not get_image_model().objects.exists()
+    # The image and the first dataset, written to storage before the refusal, were deleted again.
+    assert set(storage.listdir("original_images")[1]) == images_before
+    assert not stored_path(hashlib.sha256(HARVESTS).hexdigest()).exists()
+    assert [path for path in datasets_dir.rglob("*") if path.is_file()] == []
 
 
 def test_published_pages_travel_as_published_and_unpublished_ones_as_their_latest_draft(package_files):
