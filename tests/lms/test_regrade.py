@@ -102,7 +102,9 @@ def test_fixing_a_test_and_regrading_changes_scores_and_completes_the_course(tmp
     assert Enrollment.objects.get(user=right_learner).completed_at is not None
     assert Enrollment.objects.get(user=wrong_learner).completed_at is None
     # ...and completing it issues the certificate, to that learner only.
-    assert list(Certificate.objects.values_list("user_id", "course_key")) == [(right_learner.pk, course.translation_key)]
+    assert list(Certificate.objects.values_list("user_id", "course_key")) == [
+        (right_learner.pk, course.translation_key)
+    ]
 
     # A re-delivered message finds its result stored: nothing is graded or counted again.
     assert services.regrade_result_grade(result_id=results[right.pk].pk) is False
