@@ -80,10 +80,15 @@ run: demo
 	$(VENV)/bin/gunicorn lms.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - & \
 	wait
 
+# Two test processes by default (tests/settings.py gives each its own database, broker, cache and
+# var/); files stay whole on one process, so module-scoped fixtures are built once.
+# TEST_PROCESSES=0 runs everything in this process.
+TEST_PROCESSES ?= 2
+
 test: setup
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run -v0
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

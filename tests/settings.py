@@ -1,12 +1,41 @@
-"""Test settings: the real settings, with two costs removed that no test depends on.
+"""Test settings: the real settings, with two costs removed that no test depends on, and each
+parallel test worker kept apart from the others (_isolate_parallel_worker).
 
 - Passwords hashed with MD5: PBKDF2's deliberate slowness would dominate the suite.
 - Wagtail's background tasks (search and reference indexing) are queued, not run: no test searches.
 """
 
 import os
+import re
 
-from lms.settings import *  # noqa: F403
+
+def _isolate_parallel_worker() -> None:
+    """Give each pytest-xdist worker (`make test` runs two) its own var/ directory, embedded broker,
+    file cache and Redis databases; pytest-django already gives it its own test database.
+
+    Done through the environment before the real settings are read, so that the Celery workers and
+    commands a test starts inherit the same places. Those import this module too: the marker
+    variable keeps them from moving the places a second time.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker or os.environ.get("OPENCAPACITY_TEST_WORKER") == worker:
+        return
+    number = int(worker.removeprefix("gw"))
+    base = os.environ.get("OPENCAPACITY_VAR_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "var")
+    os.environ["OPENCAPACITY_VAR_DIR"] = os.path.join(base, worker)
+    for name in ("CELERY_BROKER_URL", "CACHE_URL"):
+        # redis://host:port/N -> N + 2 * (worker + 1): CI's 0 and 1 become 2 and 3, 4 and 5, ...
+        url = os.environ.get(name, "")
+        if match := re.fullmatch(r"(rediss?://[^/]+)/(\d+)", url):
+            os.environ[name] = f"{match[1]}/{int(match[2]) + 2 * (number + 1)}"
+        elif url and not url.startswith(("sqla+sqlite", "locmem")):
+            raise RuntimeError(f"{name}={url}: run the tests with -n 0, or teach tests/settings.py to isolate it")
+    os.environ["OPENCAPACITY_TEST_WORKER"] = worker
+
+
+_isolate_parallel_worker()
+
+from lms.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
