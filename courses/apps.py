@@ -6,6 +6,7 @@ class CoursesConfig(AppConfig):
     verbose_name = "Courses"
 
     def ready(self) -> None:
-        from courses import page_cache
+        from courses import datasets, page_cache
 
         page_cache.connect_signals()
+        datasets.connect_signals()

@@ -32,8 +32,10 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.signals import post_delete, pre_delete
 from django.utils.translation import gettext as _
 
+from courses.exercise_checks import exercises_check_after_datasets_change
 from courses.models import Dataset, DatasetFormat, Exercise
 
 EXTENSIONS = {".csv": DatasetFormat.CSV, ".parquet": DatasetFormat.PARQUET}
@@ -283,7 +285,8 @@ def dataset_save(
                 code="format",
             )
     name = inspected.file_name if inspected else (file_name or dataset.file_name)
-    users = list(exercises) if exercises is not None else (list(dataset.exercises.all()) if dataset.pk else [])
+    before = list(dataset.exercises.all()) if dataset.pk else []
+    users = list(exercises) if exercises is not None else before
     file_name_conflicts_check(file_name=name, exercises=users, dataset=dataset)
     if inspected is not None and stream is not None:
         _store(stream, inspected)
@@ -292,6 +295,8 @@ def dataset_save(
     dataset.save()
     if exercises is not None:
         dataset.exercises.set(users)
+    # Those it left see a file fewer, those it serves may see new bytes or a new name.
+    exercises_check_after_datasets_change(exercise_ids=[e.pk for e in [*before, *users]])
     return dataset
 
 
@@ -338,11 +343,29 @@ def dataset_attach(
     if not same.exercises.filter(pk=exercise.pk).exists():
         file_name_conflicts_check(file_name=same.file_name, exercises=[exercise], dataset=same)
         same.exercises.add(exercise)
+        exercises_check_after_datasets_change(exercise_ids=[exercise.pk])
     return same
 
 
+@transaction.atomic
 def dataset_detach(*, exercise: Exercise, dataset: Dataset) -> None:
     dataset.exercises.remove(exercise)
+    exercises_check_after_datasets_change(exercise_ids=[exercise.pk])
+
+
+def _exercise_ids_before_delete(sender: type, instance: Dataset, **kwargs: object) -> None:
+    instance._exercise_ids_before_delete = list(instance.exercises.values_list("pk", flat=True))  # type: ignore[attr-defined]
+
+
+def _exercises_check_after_delete(sender: type, instance: Dataset, **kwargs: object) -> None:
+    exercises_check_after_datasets_change(exercise_ids=getattr(instance, "_exercise_ids_before_delete", []))
+
+
+def connect_signals() -> None:
+    """A dataset deleted anywhere (the admin's delete and bulk delete, a shell) has its exercises
+    checked again without it: the exercise rows are gone from the link table by post_delete."""
+    pre_delete.connect(_exercise_ids_before_delete, sender=Dataset, dispatch_uid="dataset_exercises_before_delete")
+    post_delete.connect(_exercises_check_after_delete, sender=Dataset, dispatch_uid="dataset_exercises_recheck")
 
 
 # -- reads ------------------------------------------------------------------------------------
@@ -350,6 +373,16 @@ def exercise_datasets(exercise: Exercise) -> list[Dataset]:
     """An exercise's datasets with their metadata (file name, format, size, SHA-256, source,
     licence, description), in file-name order."""
     return list(exercise.datasets.order_by("file_name", "pk"))
+
+
+def exercise_datasets_listing(exercise: Exercise) -> list[tuple[str, str]]:
+    """What an exercise's code sees at /data: sorted (file name, SHA-256) pairs. It names the
+    mounted directory and enters the version of the exercise that a self-check belongs to."""
+    return _listing(exercise_datasets(exercise))
+
+
+def _listing(datasets: Iterable[Dataset]) -> list[tuple[str, str]]:
+    return sorted((d.file_name, d.sha256) for d in datasets)
 
 
 def dataset_open(dataset: Dataset) -> BinaryIO:
@@ -372,7 +405,7 @@ def exercise_datasets_dir(exercise: Exercise) -> Path | None:
     datasets = exercise_datasets(exercise)
     if not datasets:
         return None
-    listing = sorted((d.file_name, d.sha256) for d in datasets)
+    listing = _listing(datasets)
     digest = hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:32]
     target = mounts_root() / digest
     if target.is_dir():

@@ -1,8 +1,10 @@
 """The self-check of exercises: request it on every save, run it on a grading worker, gate publishing.
 
-A check belongs to one version of a notebook (a hash of its JSON and format), so learners keep the
-live version while a draft is checked, and publishing a draft is allowed only when the check of
-that very draft passed. The engine side is sandbox/exercise_check.py.
+A check belongs to one version of an exercise: a hash of its notebook's JSON and format and, when it
+has any, of its datasets' names and contents, since the data decides what the solution computes.
+So learners keep the live version while a draft is checked, publishing a draft is allowed only when
+the check of that very draft passed, and changing an exercise's datasets checks it again
+(exercises_check_after_datasets_change). The engine side is sandbox/exercise_check.py.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -33,9 +36,23 @@ class ExerciseNotChecked(Exception):
     """Publishing was refused: the version to publish has not passed its self-check."""
 
 
-def notebook_hash(*, notebook: dict[str, Any], fmt: str) -> str:
-    canonical = json.dumps({"format": fmt, "notebook": notebook}, sort_keys=True, ensure_ascii=False)
+def notebook_hash(*, notebook: dict[str, Any], fmt: str, datasets: Sequence[tuple[str, str]] = ()) -> str:
+    """The version a check belongs to; ``datasets`` are (file name, SHA-256) pairs, sorted."""
+    version: dict[str, Any] = {"format": fmt, "notebook": notebook}
+    if datasets:
+        # Absent, not empty, without datasets: exercises without any keep the checks they had
+        # before datasets counted.
+        version["datasets"] = [list(pair) for pair in datasets]
+    canonical = json.dumps(version, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def exercise_version_hash(exercise: Exercise) -> str:
+    """The hash of ``exercise`` (the row or a draft revision's object) with its datasets as they are now."""
+    from courses.datasets import exercise_datasets_listing
+
+    listing = exercise_datasets_listing(exercise) if exercise.pk is not None else []
+    return notebook_hash(notebook=exercise.notebook, fmt=exercise.format, datasets=listing)
 
 
 # -- reads ---------------------------------------------------------------------------------------
@@ -43,7 +60,7 @@ def exercise_check_for(*, exercise: Exercise) -> ExerciseCheck | None:
     """The check of ``exercise``'s notebook as it stands (a draft revision's object or the row)."""
     if exercise.pk is None or not exercise.notebook:
         return None
-    digest = notebook_hash(notebook=exercise.notebook, fmt=exercise.format)
+    digest = exercise_version_hash(exercise)
     return ExerciseCheck.objects.filter(exercise_id=exercise.pk, notebook_hash=digest).first()
 
 
@@ -71,8 +88,9 @@ def check_message(check: ExerciseCheck | None) -> str:
         "datasets": _("A dataset of this exercise is missing or damaged on this server: upload it again."),
         "no-datasets": _(
             "The solution fails test %(test)s in %(where)s because it reads /data, and this exercise has no "
-            "dataset. Attach its datasets, then save the exercise to check it again."
+            "dataset. Attach its datasets: the exercise is checked again as soon as they are attached."
         ),
+        "datasets-changed": _("The datasets changed before this check ran; it runs again with the new ones."),
     }
     # The engine's own words (check.detail) are shown apart, left to right, as code.
     return messages.get(check.problem, _("The check failed in %(where)s.")) % {"where": where, "test": test or "?"}
@@ -103,7 +121,7 @@ def exercise_check_request(*, exercise: Exercise, publish_when_passed: bool = Fa
     """
     from courses.tasks import check_exercise
 
-    digest = notebook_hash(notebook=exercise.notebook, fmt=exercise.format)
+    digest = exercise_version_hash(exercise)
     check, created = ExerciseCheck.objects.get_or_create(
         exercise_id=exercise.pk,
         notebook_hash=digest,
@@ -129,9 +147,25 @@ def exercise_check_request(*, exercise: Exercise, publish_when_passed: bool = Fa
     return check
 
 
+def exercises_check_after_datasets_change(*, exercise_ids: Iterable[int]) -> list[ExerciseCheck]:
+    """Check again the exercises whose datasets were attached, detached, replaced or deleted.
+
+    Each is checked as an instructor would publish it next (its latest revision), with the datasets
+    it has now; a version already checked with exactly these datasets keeps its result, so a change
+    of licence text or an unchanged file costs nothing. The live version stays live whatever the
+    result: the admin shows it, and the next publish waits for it.
+    """
+    checks = []
+    for exercise in Exercise.objects.filter(pk__in=set(exercise_ids)).order_by("pk"):
+        current = exercise.get_latest_revision_as_object() if exercise.latest_revision_id else exercise
+        if current.notebook:
+            checks.append(exercise_check_request(exercise=current))
+    return checks
+
+
 def exercise_check_record_covered(*, exercise: Exercise) -> ExerciseCheck:
     """Record that tests/content covers this notebook (content/ files), so loading stays fast."""
-    digest = notebook_hash(notebook=exercise.notebook, fmt=exercise.format)
+    digest = exercise_version_hash(exercise)
     check, _created = ExerciseCheck.objects.update_or_create(
         exercise_id=exercise.pk,
         notebook_hash=digest,
@@ -153,9 +187,19 @@ def exercise_check_start(*, check: ExerciseCheck) -> None:
 
 def exercise_check_run(*, check: ExerciseCheck, grader: Grader) -> ExerciseCheck:
     """Grade the solution and the starter in the sandbox and store the outcome on the check."""
-    from courses.datasets import DatasetUnavailable, exercise_datasets_dir
+    from courses.datasets import DatasetUnavailable, exercise_datasets_dir, exercise_datasets_listing
     from sandbox.exercise_check import check_exercise
 
+    listing = exercise_datasets_listing(check.exercise)
+    if notebook_hash(notebook=check.notebook, fmt=check.format, datasets=listing) != check.notebook_hash:
+        # The datasets changed after this version was queued, and that change queued a check of
+        # its own: a result here would be filed under data it was not computed with.
+        return exercise_check_finish(
+            check_id=check.pk,
+            status=ExerciseCheckStatus.ERROR,
+            problem="datasets-changed",
+            detail="the exercise's datasets changed before this check ran",
+        )
     try:
         # The same /data as learners' Run, Check and Submit (lms/progress/services.py).
         datasets = exercise_datasets_dir(check.exercise)
@@ -166,8 +210,8 @@ def exercise_check_run(*, check: ExerciseCheck, grader: Grader) -> ExerciseCheck
         )
     outcome = check_exercise(grader, check.notebook, check.format, datasets=datasets)
     if datasets is None and outcome.problem == "solution-fails" and READS_DATA.search(outcome.detail):
-        # Attaching the datasets does not change the notebook, so this result must not be final:
-        # an error is checked again on the next save.
+        # Not a verdict on the notebook but on the exercise's setup: an error, which is checked
+        # again on request, and attaching the datasets requests it (a new version anyway).
         return exercise_check_finish(
             check_id=check.pk,
             status=ExerciseCheckStatus.ERROR,
@@ -201,7 +245,7 @@ def exercise_publish_checked(*, check: ExerciseCheck) -> bool:
     if revision is None or (exercise.live and exercise.live_revision_id == revision.pk):
         return False
     draft = revision.as_object()
-    if notebook_hash(notebook=draft.notebook, fmt=draft.format) != check.notebook_hash:
+    if exercise_version_hash(draft) != check.notebook_hash:
         return False
     revision.publish()
     return True

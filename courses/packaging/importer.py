@@ -110,6 +110,9 @@ class _Importer:
         self._import_exercise_texts()
         datasets_import(package=self.package, exercises=self.exercises, undo=self.undo)
         report.datasets = len(self.package.datasets)
+        # Once the datasets are attached: they are part of the version a check belongs to.
+        for exercise in self.exercises.values():
+            exercise_check_request(exercise=exercise, publish_when_passed=True)
         self._import_pages(report)
         course_key = self.package.course["translation_key"]
         report.course = self.pages[(course_key, self.package.source_locale)].specific
@@ -205,7 +208,6 @@ class _Importer:
                 raise PackageError(f"{entry['notebook']}: {_error_text(error)}") from error
             exercise.save()
             exercise.save_revision(user=self.user)
-            exercise_check_request(exercise=exercise, publish_when_passed=True)
             self.exercises[slug] = exercise
             report.exercises.append(slug)
 

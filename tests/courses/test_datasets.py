@@ -122,6 +122,54 @@ def test_the_mounted_directory_holds_the_exercises_files_and_follows_changes(exe
     assert sorted(os.listdir(datasets.exercise_datasets_dir(exercise))) == ["cities.parquet"]
 
 
+def test_changing_an_exercises_datasets_checks_it_again(exercise):
+    """The datasets enter the version a self-check belongs to: every change of what the exercise
+    reads at /data queues a check of its latest draft, and nothing else does."""
+    from courses.exercise_checks import exercise_check_finish, exercise_check_for
+    from courses.exercises import exercise_import
+    from courses.models import ExerciseCheck, ExerciseCheckStatus
+
+    def current_check():
+        return exercise_check_for(exercise=exercise.get_latest_revision_as_object())
+
+    exercise.save_revision()
+    assert current_check() is None  # made live by the test builder, never checked
+    dataset = datasets.dataset_attach(exercise=exercise, file_name="cities.csv", content=CSV, **META)
+    with_csv = current_check()
+    assert with_csv.status == ExerciseCheckStatus.QUEUED
+    exercise_check_finish(check_id=with_csv.pk, status=ExerciseCheckStatus.PASSED)
+
+    # Words about the data change nothing the code sees: no check.
+    dataset.licence = "ODbL-1.0"
+    datasets.dataset_save(dataset=dataset)
+    assert current_check().pk == with_csv.pk and ExerciseCheck.objects.count() == 1
+
+    # New bytes under the same name: checked again.
+    datasets.dataset_save(dataset=dataset, content=b"city,country,population\nDakar,SN,1\n", file_name="cities.csv")
+    assert current_check().pk != with_csv.pk and current_check().status == ExerciseCheckStatus.QUEUED
+    # The same bytes as before: the version checked then, with its result.
+    datasets.dataset_save(dataset=dataset, content=CSV, file_name="cities.csv")
+    assert current_check().pk == with_csv.pk and current_check().status == ExerciseCheckStatus.PASSED
+
+    # Detached, and deleted while serving another exercise: each loses a file, each is checked.
+    datasets.dataset_detach(exercise=exercise, dataset=dataset)
+    assert current_check().status == ExerciseCheckStatus.QUEUED and current_check().pk != with_csv.pk
+    other = exercise_create_or_update(slug="towns", title="Towns", raw_notebook=json.dumps(exercise_notebook()))
+    dataset.exercises.set([other])
+    dataset.delete()
+    assert exercise_check_for(exercise=other).status == ExerciseCheckStatus.QUEUED
+
+    # An instructor's newer draft is what gets checked, not the live notebook.
+    draft_notebook = exercise_notebook()
+    draft_notebook["cells"][0]["source"] = "# Cities, revised"
+    exercise_import(slug="cities", raw_notebook=json.dumps(draft_notebook))
+    before = ExerciseCheck.objects.filter(exercise=exercise).count()
+    datasets.dataset_attach(exercise=exercise, file_name="cities.csv", content=CSV, **META)
+    queued = ExerciseCheck.objects.filter(exercise=exercise).order_by("pk").last()
+    assert ExerciseCheck.objects.filter(exercise=exercise).count() == before + 1
+    assert queued.notebook["cells"][0]["source"] == "# Cities, revised"
+
+
 def test_a_missing_or_damaged_file_is_reported_by_name(exercise):
     dataset = datasets.dataset_attach(exercise=exercise, file_name="cities.csv", content=CSV, **META)
     stored = datasets.stored_path(dataset.sha256)
@@ -203,7 +251,7 @@ def test_an_instructor_uploads_a_dataset_in_the_admin(instructor_client, exercis
 @pytest.mark.kernel
 def test_the_self_check_mounts_the_exercises_datasets_and_says_when_they_are_missing():
     """Through the check task and the real sandbox, as a worker runs it (in this process)."""
-    from courses.exercise_checks import check_message, exercise_check_for, exercise_check_request
+    from courses.exercise_checks import check_message, exercise_check_for
     from courses.exercises import exercise_import
     from courses.models import ExerciseCheckStatus
     from courses.tasks import check_exercise
@@ -216,13 +264,40 @@ def test_the_self_check_mounts_the_exercises_datasets_and_says_when_they_are_mis
     # Not a verdict on the notebook: attaching the files and saving checks it again.
     assert (check.status, check.problem) == (ExerciseCheckStatus.ERROR, "no-datasets"), check.detail
     assert "reads /data" in check_message(check) and "/data/cities.csv" in check.detail
+    # Attaching them queues the check of the exercise with its datasets; no save needed.
     for name, content in (("cities.csv", CSV), ("cities.parquet", PARQUET)):
-        datasets.dataset_attach(exercise=exercise, file_name=name, content=content, **META)
-    again = exercise_check_request(exercise=exercise)
-    assert again.pk == check.pk and again.status == ExerciseCheckStatus.QUEUED
-    check_exercise.apply(args=[check.pk])
-    check.refresh_from_db()
-    assert check.status == ExerciseCheckStatus.PASSED, (check.problem, check.detail)
+        attached = datasets.dataset_attach(exercise=exercise, file_name=name, content=content, **META)
+    with_data = exercise_check_for(exercise=exercise)
+    assert with_data.pk != check.pk and with_data.status == ExerciseCheckStatus.QUEUED
+    check_exercise.apply(args=[with_data.pk])
+    with_data.refresh_from_db()
+    assert with_data.status == ExerciseCheckStatus.PASSED, (with_data.problem, with_data.detail)
     exercise.get_latest_revision().publish()
     exercise.refresh_from_db()
     assert exercise.live
+
+    # The CSV replaced by one without the column the solution reads: the check fails naming the
+    # solution's test, and learners keep the published exercise until the instructor acts.
+    csv = Dataset.objects.get(file_name="cities.csv")
+    datasets.dataset_save(dataset=csv, content=b"city,country,inhabitants\nDakar,SN,1438725\n", file_name="cities.csv")
+    broken = exercise_check_for(exercise=exercise)
+    assert broken.pk not in (check.pk, with_data.pk)
+    check_exercise.apply(args=[broken.pk])
+    broken.refresh_from_db()
+    assert (broken.status, broken.problem) == (ExerciseCheckStatus.FAILED, "solution-fails"), broken.detail
+    assert broken.test == "largest-is-text" and broken.cell == 4 and "population" in broken.detail
+    exercise.refresh_from_db()
+    assert exercise.live
+
+    # Back to the bytes that passed: that version's result stands, nothing runs again.
+    datasets.dataset_save(dataset=csv, content=CSV, file_name="cities.csv")
+    assert exercise_check_for(exercise=exercise).pk == with_data.pk
+
+    # A check queued before a change does not file its result under data it did not run with.
+    datasets.dataset_detach(exercise=exercise, dataset=attached)
+    without_parquet = exercise_check_for(exercise=exercise)
+    datasets.dataset_attach(exercise=exercise, file_name="cities.parquet", content=PARQUET, **META)
+    assert exercise_check_for(exercise=exercise).pk == with_data.pk
+    check_exercise.apply(args=[without_parquet.pk])
+    without_parquet.refresh_from_db()
+    assert (without_parquet.status, without_parquet.problem) == (ExerciseCheckStatus.ERROR, "datasets-changed")
