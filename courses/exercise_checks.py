@@ -80,6 +80,10 @@ def check_message(check: ExerciseCheck | None) -> str:
         "invalid": _("The notebook cannot be read."),
         "no-tests": _("The notebook has no autograded test."),
         "solution-fails": _("The solution fails test %(test)s in %(where)s."),
+        "solution-stops": _(
+            "The solution stops in %(where)s: it breaks a limit of the sandbox (time, memory or output) "
+            "before every test has run."
+        ),
         "starter-passes": _(
             "The starter code in %(where)s already passes every test: learners would have nothing to do."
         ),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .exercise import Exercise, ExerciseCell
     from .grader import Grader
 
-Problem = Literal["", "invalid", "no-tests", "solution-fails", "starter-passes", "leak"]
+Problem = Literal["", "invalid", "no-tests", "solution-fails", "solution-stops", "starter-passes", "leak"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,15 @@ def check_exercise(
 
     solved = grader.grade(exercise, notebook, datasets=datasets)
     if solved.status != "graded":
-        return CheckOutcome("solution-fails", detail=f"{solved.status}: {solved.detail}".strip(": "))
+        # A limit ended the grading (time, memory, output, the kernel died): name what was running.
+        if solved.ended_in_test:
+            cell = _test_cell(exercise, solved.ended_in_test, cells)
+        elif solved.ended_in_cell is not None:
+            cell = _cell_index(exercise.cells[solved.ended_in_cell], cells)
+        else:
+            cell = None
+        detail = f"{solved.status}: {solved.detail}".strip(": ")
+        return CheckOutcome("solution-stops", cell=cell, test=solved.ended_in_test, detail=detail)
     for result in solved.tests:
         if not result.passed:
             return CheckOutcome(

@@ -163,6 +163,8 @@ class Grader:
         results: list[TestResult] = []
         outputs: list[list[CellOutput]] = []
         status, detail = "graded", ""
+        running_cell: int | None = None
+        running_test = ""
         with self.session(datasets) as session:
             # The learner's time starts with their session, not while waiting for a warm one.
             deadline = time.monotonic() + limits.submission_seconds
@@ -170,15 +172,18 @@ class Grader:
                 # The judge sets up while the learner's cells run (it needs nothing from them).
                 setup_deadline = _send_to_judge(session, exercise, tests, limits, deadline)
                 program = _learner_program(exercise, answers)
-                for number, code in enumerate(program, start=1):
-                    last = number == len(program)
+                for number, (position, code) in enumerate(program, start=1):
+                    running_cell, last = position, number == len(program)
                     outputs.append(_execute_learner(session.kernel, code, limits, deadline, last).outputs)
+                running_cell = None
                 if not program:
                     session.kernel.start_agent()
                 _converse(session, setup_deadline)
                 for test in tests:
+                    running_test = test.id
                     reply = _converse(session, min(deadline, time.monotonic() + limits.cell_seconds))
                     results.append(_test_result(test, reply))
+                running_test = ""
             except SubmissionEnded as ended:
                 status, detail = ended.verdict, ended.detail
         done = {r.id for r in results}
@@ -194,6 +199,8 @@ class Grader:
             detail=detail,
             duration_ms=int((time.monotonic() - started) * 1000),
             outputs=outputs,
+            ended_in_cell=running_cell,
+            ended_in_test=running_test,
         )
 
 
@@ -211,14 +218,15 @@ def _read_answers(exercise: Exercise, submission: str | bytes | dict[str, Any]) 
     return submission_answers(exercise, nb)
 
 
-def _learner_program(exercise: Exercise, answers: dict[str, str]) -> list[str]:
-    """The code the kernel runs: instructor context cells plus the learner's answers, in order."""
-    program: list[str] = []
-    for cell in exercise.cells:
+def _learner_program(exercise: Exercise, answers: dict[str, str]) -> list[tuple[int, str]]:
+    """The code the kernel runs: instructor context cells plus the learner's answers, in order,
+    each with its position in ``exercise.cells``."""
+    program: list[tuple[int, str]] = []
+    for position, cell in enumerate(exercise.cells):
         if cell.cell_type != "code" or cell.role in ("text", "test"):
             continue
-        program.append(_learner_text(cell, answers))
-    return [code for code in program if code.strip()]
+        program.append((position, _learner_text(cell, answers)))
+    return [(position, code) for position, code in program if code.strip()]
 
 
 def _learner_text(cell: ExerciseCell, answers: dict[str, str]) -> str:

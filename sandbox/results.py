@@ -108,6 +108,10 @@ class GradeResult:
     duration_ms: int = 0
     detail: str = ""
     outputs: list[list[CellOutput]] = field(default_factory=list)
+    #: When a limit ended the submission (``status`` other than "graded"): what was running then,
+    #: a cell as its position in ``Exercise.cells`` or a test by id; neither during the judge's setup.
+    ended_in_cell: int | None = None
+    ended_in_test: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {

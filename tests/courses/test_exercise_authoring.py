@@ -144,6 +144,15 @@ def test_publishing_waits_for_the_check_and_learners_keep_the_live_version(cours
     )
     with pytest.raises(ExerciseNotChecked, match="fails test visible in cell 3"):
         revision.publish()
+    exercise_check_finish(
+        check_id=check.pk,
+        status=ExerciseCheckStatus.FAILED,
+        problem="solution-stops",
+        cell=2,
+        detail="time limit: a cell ran longer than 10 s",
+    )
+    with pytest.raises(ExerciseNotChecked, match=r"stops in cell 2: .*\(time limit: a cell ran longer than 10 s\)"):
+        revision.publish()
     exercise_check_finish(check_id=check.pk, status=ExerciseCheckStatus.PASSED)
     revision.publish()
     assert Exercise.objects.get(slug="ms").live

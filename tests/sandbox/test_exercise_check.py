@@ -45,6 +45,22 @@ def test_a_broken_solution_names_the_failing_test_and_its_cell(grader: Grader) -
     assert (outcome.problem, outcome.test, outcome.cell) == ("solution-fails", "visible", 3)
 
 
+def test_a_solution_stopped_by_a_limit_names_the_cell_that_was_running(grader: Grader) -> None:
+    looping = with_source(
+        mean_square(),
+        2,
+        "def mean_square(xs):\n    ### BEGIN SOLUTION\n    return 0.0\n    ### END SOLUTION\nwhile True: pass",
+    )
+    outcome = check_exercise(grader, looping)
+    assert (outcome.problem, outcome.cell, outcome.test) == ("solution-stops", 2, ""), outcome
+    assert outcome.detail.startswith("time limit"), outcome
+
+    # In a test: its cell and its id. (Only the solution is graded: the check stops at the first problem.)
+    slow_test = with_source(mean_square(), 4, "while True: pass")
+    outcome = check_exercise(grader, slow_test)
+    assert (outcome.problem, outcome.cell, outcome.test) == ("solution-stops", 4, "hidden-int"), outcome
+
+
 def test_a_starter_that_already_passes_is_refused(grader: Grader) -> None:
     # Tests too weak to tell the stub from the solution: the released starter scores full marks.
     weak = with_source(mean_square(), 3, "assert callable(mean_square)")
@@ -95,7 +111,7 @@ def test_an_unreadable_notebook_is_reported_not_raised(grader: Grader) -> None:
 
 #: The self-check of every third-party notebook that parses: (problem, cell, test). nbgrader's
 #: submitted-*.ipynb are learners' copies of test.ipynb checked as if they were the source, so their
-#: wrong or missing answers are the culprits; timeout.ipynb ends the whole grading, so no test is named.
+#: wrong or missing answers are the culprits; timeout.ipynb's test outlasts the cell limit and is named.
 FIXTURE_CHECKS: dict[str, tuple[str, int | None, str]] = {
     "nbgrader/autotest-hidden-changed-right.ipynb": ("", None, ""),
     "nbgrader/autotest-hidden-changed-wrong.ipynb": ("", None, ""),
@@ -109,7 +125,7 @@ FIXTURE_CHECKS: dict[str, tuple[str, int | None, str]] = {
     # The file's own solution fails its hidden squares(11) check.
     "nbgrader/test-hidden-tests.ipynb": ("solution-fails", 5, "correct_squares"),
     "nbgrader/test.ipynb": ("", None, ""),
-    "nbgrader/timeout.ipynb": ("solution-fails", None, ""),
+    "nbgrader/timeout.ipynb": ("solution-stops", 1, "correct_squares"),
     # Otter's generated notebook keeps a hidden test (in its metadata, so no cell) that imports
     # student_file, a support file Otter ships beside it and the fixture does not have.
     "otter/example-correct/autograder/example.ipynb": ("solution-fails", None, "q1-6"),
