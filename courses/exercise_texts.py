@@ -1,7 +1,8 @@
 """An exercise's own texts, translatable through wagtail-localize; its code, tests and points are not.
 
 An instructor notebook holds instructions in its Markdown cells, in one language. ``ExerciseText``
-holds those texts (and the exercise's title) per language: the row in the site's default language is
+holds those texts (and the exercise's title) per language: the row in the notebook's language (the
+site's default unless ``Exercise.notebook_locale`` says otherwise, as for an imported course) is
 made from the notebook every time the exercise is saved, and translators translate it like any
 snippet ("Translate", PO download and upload, machine translation). The ``Exercise`` itself (the
 notebook, its tests and points) stays one row that every language shares, and learners' submissions
@@ -65,14 +66,20 @@ def notebook_text_cells(exercise: Any) -> list[str]:
     return cells
 
 
+def exercise_text_locale_id(exercise: Any) -> int:
+    """The language the exercise's notebook is written in: the source of its texts' translations."""
+    # Locale.DoesNotExist before the site has its languages.
+    return exercise.notebook_locale_id or Locale.get_default().pk
+
+
 def exercise_text_refresh(*, exercise: Any) -> ExerciseText:
     """Make the source-language texts of ``exercise`` match its notebook (saved only when they differ).
 
     Existing translations are kept: a changed cell shows as outdated in wagtail-localize after "Sync".
     Cells keep their block ids by position, so an unchanged cell keeps its translations.
     """
-    locale = Locale.get_default()  # Locale.DoesNotExist before the site has its languages
-    text = ExerciseText.objects.filter(exercise=exercise, locale=locale).first()
+    locale_id = exercise_text_locale_id(exercise)
+    text = ExerciseText.objects.filter(exercise=exercise, locale_id=locale_id).first()
     cells = notebook_text_cells(exercise)
     old_ids = [block.id for block in text.cells] if text is not None else []
     stream = [
@@ -80,7 +87,7 @@ def exercise_text_refresh(*, exercise: Any) -> ExerciseText:
         for n, cell in enumerate(cells)
     ]
     if text is None:
-        text = ExerciseText(exercise=exercise, locale=locale)
+        text = ExerciseText(exercise=exercise, locale_id=locale_id)
     elif text.title == exercise.title and [block.value for block in text.cells] == cells:
         return text
     text.title = exercise.title
@@ -96,8 +103,11 @@ def exercise_texts_for(*, exercise: Any, locale_id: int | None) -> tuple[str, li
     rows = list(ExerciseText.objects.filter(exercise=exercise).select_related("locale"))
     if not rows:
         return None
-    # The source is the row made from the notebook, in the site's default language.
-    source = next((row for row in rows if row.locale.is_default), rows[0])
+    # The source is the row made from the notebook, in the notebook's language (without a query).
+    if exercise.notebook_locale_id:
+        source = next((row for row in rows if row.locale_id == exercise.notebook_locale_id), rows[0])
+    else:
+        source = next((row for row in rows if row.locale.is_default), rows[0])
     wanted = next((row for row in rows if row.locale_id == locale_id), source)
     if wanted.pk == source.pk:
         return source.title, [block.value for block in source.cells]

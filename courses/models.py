@@ -216,6 +216,18 @@ class Exercise(DraftStateMixin, RevisionMixin, PreviewableMixin, models.Model):
     max_score = models.FloatField(_("maximum score"))
     # For exercises loaded from content/ files: a hash of the notebook file, so reloading is idempotent.
     content_source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # The language the notebook's text cells are written in, which its ExerciseText in that language
+    # is made from (courses/exercise_texts.py). Empty: the site's default language. Set by course
+    # package import, whose exercises come in their course's language whatever this site's default.
+    notebook_locale = models.ForeignKey(
+        "wagtailcore.Locale",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        verbose_name=_("notebook language"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

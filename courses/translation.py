@@ -109,7 +109,7 @@ def pages_translations_sync(*, pages: list[Page], changed_page_ids: Collection[i
 
 def exercise_texts_translations_sync(*, exercises: Collection[Any]) -> SyncReport:
     """Register the texts of ``exercises`` that have translations with wagtail-localize: the text in the
-    site's default language (made from the notebook) as a ``TranslationSource``, each translated text
+    notebook's language (made from the notebook) as a ``TranslationSource``, each translated text
     as a ``Translation`` with its strings imported. Texts nobody translated are left alone, as they are
     on a site where nobody has started translating them.
     """
@@ -118,10 +118,12 @@ def exercise_texts_translations_sync(*, exercises: Collection[Any]) -> SyncRepor
     report = SyncReport()
     default_locale_id = Locale.get_default().pk
     rows: dict[int, list[Any]] = defaultdict(list)
-    for row in ExerciseText.objects.filter(exercise__in=exercises).order_by("locale__language_code"):
+    texts_of = ExerciseText.objects.filter(exercise__in=exercises).select_related("exercise")
+    for row in texts_of.order_by("locale__language_code"):
         rows[row.exercise_id].append(row)
     for texts in rows.values():
-        source = next((row for row in texts if row.locale_id == default_locale_id), None)
+        source_locale_id = texts[0].exercise.notebook_locale_id or default_locale_id
+        source = next((row for row in texts if row.locale_id == source_locale_id), None)
         targets = [row for row in texts if row is not source]
         if source is None or not targets:
             continue

@@ -199,8 +199,19 @@ class _Importer:
         for slug, (entry, notebook, fmt, max_score) in sorted(self.package.exercises.items()):
             # Unpublished until its self-check passes on this deployment, then published by the
             # check task: a package is not trusted to have been checked where it was made.
+            # Its notebook speaks the language its texts were made in at home, which need not be this
+            # site's default: its text in that language is made from the notebook when it is saved.
+            texts = self.package.exercise_texts.get(slug)
+            language = texts["source_locale"] if texts else self.package.source_locale
+            notebook_locale, _created = Locale.objects.get_or_create(language_code=language)
             exercise = Exercise(
-                slug=slug, title=entry["title"][:200], notebook=notebook, format=fmt, max_score=max_score, live=False
+                slug=slug,
+                title=entry["title"][:200],
+                notebook=notebook,
+                format=fmt,
+                max_score=max_score,
+                live=False,
+                notebook_locale=notebook_locale,
             )
             try:
                 exercise.full_clean()
@@ -215,16 +226,16 @@ class _Importer:
         """The exercises' texts in every language of the package, with their translation key and block
         ids, so that each translated cell still translates its source cell.
 
-        The text in this site's default language is the one the exercise made from its notebook when it
-        was saved (courses/exercise_texts.py): it takes the package's identity, not its words.
+        The text in the notebook's language is the one the exercise made from its notebook when it was
+        saved (courses/exercise_texts.py): it takes the package's identity, not its words.
         """
-        default = Locale.get_default()
         for slug, data in sorted(self.package.exercise_texts.items()):
             exercise = self.exercises[slug]
             name = self.package.exercises[slug][0]["texts"]
             texts = data["texts"]
+            source = exercise.notebook_locale
             for code, text in sorted(texts.items()):
-                if code == default.language_code:
+                if code == source.language_code:
                     continue
                 locale, _created = Locale.objects.get_or_create(language_code=code)
                 cells = [{"type": "markdown", "value": cell["value"], "id": cell["id"]} for cell in text["cells"]]
@@ -233,14 +244,14 @@ class _Importer:
                     data["translation_key"],
                     f"{name}: {code}",
                 )
-            own = ExerciseText.objects.filter(exercise=exercise, locale=default).first()
+            own = ExerciseText.objects.filter(exercise=exercise, locale=source).first()
             own = own or exercise_text_refresh(exercise=exercise)
-            ids = [cell["id"] for cell in texts.get(default.language_code, texts[data["source_locale"]])["cells"]]
+            ids = [cell["id"] for cell in texts[source.language_code]["cells"]]
             own.cells = [
                 {"type": "markdown", "value": block.value, "id": ids[n] if n < len(ids) else block.id}
                 for n, block in enumerate(own.cells)
             ]
-            self._save_exercise_text(own, data["translation_key"], f"{name}: {default.language_code}")
+            self._save_exercise_text(own, data["translation_key"], f"{name}: {source.language_code}")
 
     @staticmethod
     def _save_exercise_text(text: ExerciseText, translation_key: str, label: str) -> None:

@@ -129,18 +129,21 @@ def datasets_dir(settings, tmp_path):
     return settings.DATASETS_DIR
 
 
-def empty_site() -> None:
-    """The database as `migrate` leaves it: a root, a welcome page, a default site, English only."""
+def empty_site(language: str = "en") -> None:
+    """The database as `migrate` leaves it: a root, a welcome page, a default site, one language
+    (with another `language`, the root keeps the English it was made with, as Wagtail's migration
+    makes it; set settings.LANGUAGE_CODE to match)."""
     Site.objects.all().delete()
     for page in Page.objects.filter(depth=2):
         page.delete()
     Exercise.objects.all().delete()
     Dataset.objects.all().delete()
     get_image_model().objects.all().delete()
-    english = Locale.objects.get(language_code="en")
-    Locale.objects.exclude(pk=english.pk).delete()
+    keep = {"en", language}
+    Locale.objects.exclude(language_code__in=keep).delete()
+    locale, _created = Locale.objects.get_or_create(language_code=language)
     root = Page.get_first_root_node()
-    welcome = root.add_child(instance=Page(title="Welcome to your new Wagtail site!", slug="home", locale=english))
+    welcome = root.add_child(instance=Page(title="Welcome to your new Wagtail site!", slug="home", locale=locale))
     Site.objects.create(hostname="localhost", port=80, root_page=welcome, is_default_site=True)
 
 
@@ -302,6 +305,46 @@ def test_an_imported_course_has_the_translation_state_it_had_at_home(tmp_path, d
     assert "<h1>Villes</h1>" in html and "Les données sont dans" in html
     english = client.get(LessonPage.objects.get(slug="lesson-1-2", locale__language_code="en").url).content.decode()
     assert "<h1>Cities</h1>" in english and "Villes" not in english
+
+
+def test_a_site_whose_default_language_is_another_keeps_the_exercise_texts_of_each_language(
+    tmp_path, datasets_dir, settings, client
+):
+    """A French-speaking centre imports a course written in English: the exercise's English text is
+    still the one made from its notebook, and its French translation is still French."""
+    from courses.exercise_checks import exercise_check_finish, exercise_check_for, exercise_publish_checked
+    from courses.exercise_texts import ExerciseText
+    from courses.models import ExerciseCheckStatus
+
+    course = build_course(tmp_path / "content", cities=True)
+    before = completeness()
+    package = course_package_export(course=course)
+
+    empty_site(language="fr")
+    settings.LANGUAGE_CODE = "fr"
+    settings.DATASETS_DIR = tmp_path / "another-site-datasets"
+    assert Locale.get_default().language_code == "fr"
+    course_package_import(data=package)
+
+    exercise = Exercise.objects.get(slug=CITIES)
+    assert exercise.notebook_locale.language_code == "en"
+    texts = {text.locale.language_code: text for text in ExerciseText.objects.filter(exercise=exercise)}
+    assert (texts["en"].title, texts["fr"].title) == ("Cities", "Villes")
+    assert texts["fr"].cells[0].value == CITIES_TEXT_FR
+    assert completeness() == before
+    check = exercise_check_finish(check_id=exercise_check_for(exercise=exercise).pk, status=ExerciseCheckStatus.PASSED)
+    assert exercise_publish_checked(check=check)
+    french = client.get(LessonPage.objects.get(slug="lesson-1-2", locale__language_code="fr").url).content.decode()
+    assert "<h1>Villes</h1>" in french and "Les données sont dans" in french
+    # Saving the exercise here again refreshes its English text from the notebook, not a French one.
+    exercise.save()
+    assert ExerciseText.objects.get(exercise=exercise, locale__language_code="fr").title == "Villes"
+    # And it travels on with its language: exported from here, it is English-sourced again.
+    again = zipfile.ZipFile(
+        io.BytesIO(course_package_export(course=CoursePage.objects.get(slug=SLUG, locale__language_code="en")))
+    )
+    texts_file = next(name for name in again.namelist() if name.endswith(".texts.json") and CITIES in name)
+    assert json.loads(again.read(texts_file))["source_locale"] == "en"
 
 
 def _manifest(data: bytes) -> dict[str, Any]:
