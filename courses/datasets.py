@@ -32,7 +32,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models.signals import post_delete, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, pre_delete
 from django.utils.translation import gettext as _
 
 from courses.exercise_checks import exercises_check_after_datasets_change
@@ -284,9 +284,8 @@ def dataset_save(
                 % {"name": file_name, "format": dataset.get_format_display()},
                 code="format",
             )
-    name = inspected.file_name if inspected else (file_name or dataset.file_name)
-    before = list(dataset.exercises.all()) if dataset.pk else []
-    users = list(exercises) if exercises is not None else before
+    name, old_name = inspected.file_name if inspected else (file_name or dataset.file_name), dataset.file_name
+    users = list(exercises) if exercises is not None else (list(dataset.exercises.all()) if dataset.pk else [])
     file_name_conflicts_check(file_name=name, exercises=users, dataset=dataset)
     if inspected is not None and stream is not None:
         _store(stream, inspected)
@@ -294,9 +293,10 @@ def dataset_save(
     dataset.file_name = name
     dataset.save()
     if exercises is not None:
-        dataset.exercises.set(users)
-    # Those it left see a file fewer, those it serves may see new bytes or a new name.
-    exercises_check_after_datasets_change(exercise_ids=[e.pk for e in [*before, *users]])
+        dataset.exercises.set(users)  # links added or removed: checked again by the signal below
+    if inspected is not None or name != old_name:
+        # New bytes or a new name change what the exercises it serves read at /data.
+        exercises_check_after_datasets_change(exercise_ids=[e.pk for e in users])
     return dataset
 
 
@@ -343,14 +343,17 @@ def dataset_attach(
     if not same.exercises.filter(pk=exercise.pk).exists():
         file_name_conflicts_check(file_name=same.file_name, exercises=[exercise], dataset=same)
         same.exercises.add(exercise)
-        exercises_check_after_datasets_change(exercise_ids=[exercise.pk])
     return same
 
 
-@transaction.atomic
 def dataset_detach(*, exercise: Exercise, dataset: Dataset) -> None:
     dataset.exercises.remove(exercise)
-    exercises_check_after_datasets_change(exercise_ids=[exercise.pk])
+
+
+# -- every change of what an exercise reads at /data checks it again -----------------------------
+# Signals rather than calls in the functions above: links are also changed through the admin's
+# bulk delete, `exercise.datasets.add()` in a shell, and cascades. dataset_save checks again itself
+# for new bytes or a new name, which change no link.
 
 
 def _exercise_ids_before_delete(sender: type, instance: Dataset, **kwargs: object) -> None:
@@ -358,14 +361,32 @@ def _exercise_ids_before_delete(sender: type, instance: Dataset, **kwargs: objec
 
 
 def _exercises_check_after_delete(sender: type, instance: Dataset, **kwargs: object) -> None:
+    # By post_delete the dataset's rows in the link table are gone.
     exercises_check_after_datasets_change(exercise_ids=getattr(instance, "_exercise_ids_before_delete", []))
 
 
+def _exercises_check_after_link_change(
+    sender: type, instance: Dataset | Exercise, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: object
+) -> None:
+    # reverse: the change came from the exercise's side (exercise.datasets.add(...)).
+    if action == "pre_clear" and not reverse:
+        instance._exercise_ids_before_clear = list(instance.exercises.values_list("pk", flat=True))  # type: ignore[union-attr]
+    elif action in ("post_add", "post_remove", "post_clear"):
+        if reverse:
+            ids = [instance.pk]
+        elif action == "post_clear":
+            ids = getattr(instance, "_exercise_ids_before_clear", [])
+        else:
+            ids = list(pk_set or ())
+        exercises_check_after_datasets_change(exercise_ids=ids)
+
+
 def connect_signals() -> None:
-    """A dataset deleted anywhere (the admin's delete and bulk delete, a shell) has its exercises
-    checked again without it: the exercise rows are gone from the link table by post_delete."""
     pre_delete.connect(_exercise_ids_before_delete, sender=Dataset, dispatch_uid="dataset_exercises_before_delete")
     post_delete.connect(_exercises_check_after_delete, sender=Dataset, dispatch_uid="dataset_exercises_recheck")
+    m2m_changed.connect(
+        _exercises_check_after_link_change, sender=Dataset.exercises.through, dispatch_uid="dataset_links_recheck"
+    )
 
 
 # -- reads ------------------------------------------------------------------------------------
@@ -378,10 +399,10 @@ def exercise_datasets(exercise: Exercise) -> list[Dataset]:
 def exercise_datasets_listing(exercise: Exercise) -> list[tuple[str, str]]:
     """What an exercise's code sees at /data: sorted (file name, SHA-256) pairs. It names the
     mounted directory and enters the version of the exercise that a self-check belongs to."""
-    return _listing(exercise_datasets(exercise))
+    return datasets_listing(exercise_datasets(exercise))
 
 
-def _listing(datasets: Iterable[Dataset]) -> list[tuple[str, str]]:
+def datasets_listing(datasets: Iterable[Dataset]) -> list[tuple[str, str]]:
     return sorted((d.file_name, d.sha256) for d in datasets)
 
 
@@ -395,17 +416,19 @@ def dataset_open(dataset: Dataset) -> BinaryIO:
         ) from error
 
 
-def exercise_datasets_dir(exercise: Exercise) -> Path | None:
-    """The directory to mount at /data when grading ``exercise``; None when it has no dataset.
+def exercise_datasets_dir(exercise: Exercise, *, datasets: list[Dataset] | None = None) -> Path | None:
+    """The directory to mount at /data when grading ``exercise`` (whose ``datasets`` the caller may
+    have read already); None when it has no dataset.
 
     Made on first use and never changed afterwards: a different set of files gets a different
     directory, so a sandbox that already runs keeps the data it started with. Each file is
     checked against its SHA-256 once, when the directory is made.
     """
-    datasets = exercise_datasets(exercise)
+    if datasets is None:
+        datasets = exercise_datasets(exercise)
     if not datasets:
         return None
-    listing = _listing(datasets)
+    listing = datasets_listing(datasets)
     digest = hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:32]
     target = mounts_root() / digest
     if target.is_dir():

@@ -47,12 +47,17 @@ def notebook_hash(*, notebook: dict[str, Any], fmt: str, datasets: Sequence[tupl
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def exercise_version_hash(exercise: Exercise) -> str:
-    """The hash of ``exercise`` (the row or a draft revision's object) with its datasets as they are now."""
+def exercise_version(exercise: Exercise) -> tuple[str, list[tuple[str, str]]]:
+    """The hash of ``exercise`` (the row or a draft revision's object) with its datasets as they are
+    now, and those datasets' (file name, SHA-256) pairs."""
     from courses.datasets import exercise_datasets_listing
 
     listing = exercise_datasets_listing(exercise) if exercise.pk is not None else []
-    return notebook_hash(notebook=exercise.notebook, fmt=exercise.format, datasets=listing)
+    return notebook_hash(notebook=exercise.notebook, fmt=exercise.format, datasets=listing), listing
+
+
+def exercise_version_hash(exercise: Exercise) -> str:
+    return exercise_version(exercise)[0]
 
 
 # -- reads ---------------------------------------------------------------------------------------
@@ -81,8 +86,8 @@ def check_message(check: ExerciseCheck | None) -> str:
         "no-tests": _("The notebook has no autograded test."),
         "solution-fails": _("The solution fails test %(test)s in %(where)s."),
         "solution-stops": _(
-            "The solution stops in %(where)s: it breaks a limit of the sandbox (time, memory or output) "
-            "before every test has run."
+            "The solution stops in %(where)s before every test has run: the sandbox ended it (a time, memory "
+            "or output limit, or a crash)."
         ),
         "starter-passes": _(
             "The starter code in %(where)s already passes every test: learners would have nothing to do."
@@ -125,13 +130,14 @@ def exercise_check_request(*, exercise: Exercise, publish_when_passed: bool = Fa
     """
     from courses.tasks import check_exercise
 
-    digest = exercise_version_hash(exercise)
+    digest, listing = exercise_version(exercise)
     check, created = ExerciseCheck.objects.get_or_create(
         exercise_id=exercise.pk,
         notebook_hash=digest,
         defaults={
             "notebook": exercise.notebook,
             "format": exercise.format,
+            "datasets": [list(pair) for pair in listing],
             "publish_when_passed": publish_when_passed,
         },
     )
@@ -151,31 +157,34 @@ def exercise_check_request(*, exercise: Exercise, publish_when_passed: bool = Fa
     return check
 
 
-def exercises_check_after_datasets_change(*, exercise_ids: Iterable[int]) -> list[ExerciseCheck]:
+def exercises_check_after_datasets_change(
+    *, exercise_ids: Iterable[int], publish_when_passed: bool = False
+) -> list[ExerciseCheck]:
     """Check again the exercises whose datasets were attached, detached, replaced or deleted.
 
     Each is checked as an instructor would publish it next (its latest revision), with the datasets
-    it has now; a version already checked with exactly these datasets keeps its result, so a change
-    of licence text or an unchanged file costs nothing. The live version stays live whatever the
-    result: the admin shows it, and the next publish waits for it.
+    it has now; a version already checked with exactly these datasets keeps its result (unless that
+    was an error, which is run again), so a change of licence text costs nothing. The live version
+    stays live whatever the result: the admin shows it, and the next publish waits for it.
     """
     checks = []
     for exercise in Exercise.objects.filter(pk__in=set(exercise_ids)).order_by("pk"):
         current = exercise.get_latest_revision_as_object() if exercise.latest_revision_id else exercise
         if current.notebook:
-            checks.append(exercise_check_request(exercise=current))
+            checks.append(exercise_check_request(exercise=current, publish_when_passed=publish_when_passed))
     return checks
 
 
 def exercise_check_record_covered(*, exercise: Exercise) -> ExerciseCheck:
     """Record that tests/content covers this notebook (content/ files), so loading stays fast."""
-    digest = exercise_version_hash(exercise)
+    digest, listing = exercise_version(exercise)
     check, _created = ExerciseCheck.objects.update_or_create(
         exercise_id=exercise.pk,
         notebook_hash=digest,
         defaults={
             "notebook": exercise.notebook,
             "format": exercise.format,
+            "datasets": [list(pair) for pair in listing],
             "status": ExerciseCheckStatus.PASSED,
             "checked_by": CHECKED_BY_CONTENT_TESTS,
             "finished_at": timezone.now(),
@@ -191,22 +200,28 @@ def exercise_check_start(*, check: ExerciseCheck) -> None:
 
 def exercise_check_run(*, check: ExerciseCheck, grader: Grader) -> ExerciseCheck:
     """Grade the solution and the starter in the sandbox and store the outcome on the check."""
-    from courses.datasets import DatasetUnavailable, exercise_datasets_dir, exercise_datasets_listing
+    from courses.datasets import DatasetUnavailable, datasets_listing, exercise_datasets, exercise_datasets_dir
     from sandbox.exercise_check import check_exercise
 
-    listing = exercise_datasets_listing(check.exercise)
-    if notebook_hash(notebook=check.notebook, fmt=check.format, datasets=listing) != check.notebook_hash:
-        # The datasets changed after this version was queued, and that change queued a check of
-        # its own: a result here would be filed under data it was not computed with.
-        return exercise_check_finish(
+    # One read of the datasets for both the comparison and the mount.
+    attached = exercise_datasets(check.exercise)
+    if datasets_listing(attached) != [tuple(pair) for pair in check.datasets]:
+        # The datasets changed after this version was queued: a result here would be filed under
+        # data it was not computed with. The version as it stands now is checked instead (usually
+        # the change already asked for it), keeping an import's wish to publish once it passes.
+        finished = exercise_check_finish(
             check_id=check.pk,
             status=ExerciseCheckStatus.ERROR,
             problem="datasets-changed",
             detail="the exercise's datasets changed before this check ran",
         )
+        exercises_check_after_datasets_change(
+            exercise_ids=[check.exercise_id], publish_when_passed=check.publish_when_passed
+        )
+        return finished
     try:
         # The same /data as learners' Run, Check and Submit (lms/progress/services.py).
-        datasets = exercise_datasets_dir(check.exercise)
+        datasets = exercise_datasets_dir(check.exercise, datasets=attached)
     except DatasetUnavailable as error:
         # This server's copy is missing or damaged: not the notebook's fault, so checked again on save.
         return exercise_check_finish(

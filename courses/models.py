@@ -284,6 +284,8 @@ class ExerciseCheck(models.Model):
     notebook_hash = models.CharField(max_length=64)
     notebook = models.JSONField()
     format = models.CharField(max_length=20, choices=ExerciseFormat.choices)
+    #: The exercise's datasets this version is checked with: sorted [file name, SHA-256] pairs.
+    datasets = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=ExerciseCheckStatus.choices, default=ExerciseCheckStatus.QUEUED)
     #: What failed (sandbox.exercise_check.Problem), where, and the engine's words.
     problem = models.CharField(max_length=30, blank=True)

@@ -64,8 +64,11 @@ def check_exercise(
         return leak
 
     solved = grader.grade(exercise, notebook, datasets=datasets)
+    if solved.status == "invalid submission":  # too large to grade, say
+        return CheckOutcome("invalid", detail=solved.detail)
     if solved.status != "graded":
-        # A limit ended the grading (time, memory, output, the kernel died): name what was running.
+        # A limit ended the grading (time, memory, output) or the kernel died: name what was running
+        # (with the submission's whole time spent, the cell or test that was about to start).
         if solved.ended_in_test:
             cell = _test_cell(exercise, solved.ended_in_test, cells)
         elif solved.ended_in_cell is not None:

@@ -163,11 +163,39 @@ def test_changing_an_exercises_datasets_checks_it_again(exercise):
     draft_notebook = exercise_notebook()
     draft_notebook["cells"][0]["source"] = "# Cities, revised"
     exercise_import(slug="cities", raw_notebook=json.dumps(draft_notebook))
+    exercise.refresh_from_db()  # its latest revision is now that draft
     before = ExerciseCheck.objects.filter(exercise=exercise).count()
     datasets.dataset_attach(exercise=exercise, file_name="cities.csv", content=CSV, **META)
     queued = ExerciseCheck.objects.filter(exercise=exercise).order_by("pk").last()
     assert ExerciseCheck.objects.filter(exercise=exercise).count() == before + 1
     assert queued.notebook["cells"][0]["source"] == "# Cities, revised"
+    assert queued.datasets == [["cities.csv", datasets.datasets_listing(exercise.datasets.all())[0][1]]]
+
+    # Links changed from the exercise's side, as a shell would: checked again too.
+    exercise.datasets.clear()
+    assert current_check().datasets == [] and current_check().status == ExerciseCheckStatus.QUEUED
+    exercise.datasets.add(Dataset.objects.get())
+    assert current_check().pk == queued.pk
+
+
+def test_a_check_queued_before_its_datasets_changed_hands_over_to_the_version_with_them(exercise):
+    """As in a course package import: the check that is to publish the exercise was queued, then a
+    dataset arrived. It must not grade with data its version does not name, nor lose the wish to
+    publish: the current version inherits it."""
+    from courses.exercise_checks import exercise_check_for, exercise_check_request, exercise_check_run
+    from courses.models import ExerciseCheckStatus
+
+    exercise.save_revision()
+    queued = exercise_check_request(exercise=exercise, publish_when_passed=True)
+    datasets.dataset_attach(exercise=exercise, file_name="cities.csv", content=CSV, **META)
+    current = exercise_check_for(exercise=exercise)
+    assert current.pk != queued.pk and not current.publish_when_passed
+
+    # The guard comes before any grading: no sandbox is needed to reach it.
+    finished = exercise_check_run(check=queued, grader=None)
+    assert (finished.status, finished.problem) == (ExerciseCheckStatus.ERROR, "datasets-changed")
+    current.refresh_from_db()
+    assert current.publish_when_passed and current.status == ExerciseCheckStatus.QUEUED
 
 
 def test_a_missing_or_damaged_file_is_reported_by_name(exercise):
