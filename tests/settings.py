@@ -23,13 +23,23 @@ def _isolate_parallel_worker() -> None:
     number = int(worker.removeprefix("gw"))
     base = os.environ.get("OPENCAPACITY_VAR_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "var")
     os.environ["OPENCAPACITY_VAR_DIR"] = os.path.join(base, worker)
+    if datasets := os.environ.get("OPENCAPACITY_DATASETS_DIR"):
+        os.environ["OPENCAPACITY_DATASETS_DIR"] = os.path.join(datasets, worker)
+    redis: dict[str, tuple[str, int]] = {}
     for name in ("CELERY_BROKER_URL", "CACHE_URL"):
-        # redis://host:port/N -> N + 2 * (worker + 1): CI's 0 and 1 become 2 and 3, 4 and 5, ...
         url = os.environ.get(name, "")
         if match := re.fullmatch(r"(rediss?://[^/]+)/(\d+)", url):
-            os.environ[name] = f"{match[1]}/{int(match[2]) + 2 * (number + 1)}"
+            redis[name] = (match[1], int(match[2]))
         elif url and not url.startswith(("sqla+sqlite", "locmem")):
             raise RuntimeError(f"{name}={url}: run the tests with -n 0, or teach tests/settings.py to isolate it")
+    # Each worker gets the databases above the ones configured, in blocks as wide as the highest
+    # configured one: CI's 0 and 1 become 2 and 3 for gw0, 4 and 5 for gw1.
+    stride = max((db for _server, db in redis.values()), default=0) + 1
+    for name, (server, db) in redis.items():
+        moved = db + stride * (number + 1)
+        if moved > 15:
+            raise RuntimeError(f"{name}: worker {worker} would need Redis database {moved}; run fewer test processes")
+        os.environ[name] = f"{server}/{moved}"
     os.environ["OPENCAPACITY_TEST_WORKER"] = worker
 
 
