@@ -334,6 +334,8 @@ def test_a_site_whose_default_language_is_another_keeps_the_exercise_texts_of_ea
     assert completeness() == before
     check = exercise_check_finish(check_id=exercise_check_for(exercise=exercise).pk, status=ExerciseCheckStatus.PASSED)
     assert exercise_publish_checked(check=check)
+    exercise.refresh_from_db()
+    assert exercise.live and exercise.notebook_locale.language_code == "en"  # publishing keeps it
     french = client.get(LessonPage.objects.get(slug="lesson-1-2", locale__language_code="fr").url).content.decode()
     assert "<h1>Villes</h1>" in french and "Les données sont dans" in french
     # Saving the exercise here again refreshes its English text from the notebook, not a French one.
