@@ -72,6 +72,13 @@ def exercise_text_locale_id(exercise: Any) -> int:
     return exercise.notebook_locale_id or Locale.get_default().pk
 
 
+def source_text(exercise: Any, rows: list[ExerciseText]) -> ExerciseText | None:
+    """Among ``exercise``'s texts (their locales selected), the one made from its notebook; no query."""
+    if exercise.notebook_locale_id:
+        return next((row for row in rows if row.locale_id == exercise.notebook_locale_id), None)
+    return next((row for row in rows if row.locale.is_default), None)
+
+
 def exercise_text_refresh(*, exercise: Any) -> ExerciseText:
     """Make the source-language texts of ``exercise`` match its notebook (saved only when they differ).
 
@@ -103,11 +110,7 @@ def exercise_texts_for(*, exercise: Any, locale_id: int | None) -> tuple[str, li
     rows = list(ExerciseText.objects.filter(exercise=exercise).select_related("locale"))
     if not rows:
         return None
-    # The source is the row made from the notebook, in the notebook's language (without a query).
-    if exercise.notebook_locale_id:
-        source = next((row for row in rows if row.locale_id == exercise.notebook_locale_id), rows[0])
-    else:
-        source = next((row for row in rows if row.locale.is_default), rows[0])
+    source = source_text(exercise, rows) or rows[0]
     wanted = next((row for row in rows if row.locale_id == locale_id), source)
     if wanted.pk == source.pk:
         return source.title, [block.value for block in source.cells]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from wagtail.models import Locale, Page
 from wagtail_localize.models import StringSegment, StringTranslation, Translation, TranslationSource
@@ -118,12 +119,13 @@ def exercise_texts_translations_sync(*, exercises: Collection[Any]) -> SyncRepor
     report = SyncReport()
     default_locale_id = Locale.get_default().pk
     rows: dict[int, list[Any]] = defaultdict(list)
-    texts_of = ExerciseText.objects.filter(exercise__in=exercises)
-    notebook_locales = dict(texts_of.values_list("exercise_id", "exercise__notebook_locale_id"))
+    texts_of = ExerciseText.objects.filter(exercise__in=exercises).annotate(
+        notebook_locale_id=F("exercise__notebook_locale_id")
+    )
     for row in texts_of.order_by("locale__language_code"):
         rows[row.exercise_id].append(row)
-    for exercise_id, texts in rows.items():
-        source_locale_id = notebook_locales[exercise_id] or default_locale_id
+    for texts in rows.values():
+        source_locale_id = texts[0].notebook_locale_id or default_locale_id
         source = next((row for row in texts if row.locale_id == source_locale_id), None)
         targets = [row for row in texts if row is not source]
         if source is None or not targets:

@@ -71,12 +71,10 @@ def source_locale_of(translations: list[CoursePage]) -> tuple[str, bool]:
 def exercise_texts_export(exercise: Exercise) -> dict[str, Any] | None:
     """The exercise's title and notebook text cells in every language it has them (courses/exercise_texts.py),
     with their block ids (a translated cell has its source cell's id); None before it has any."""
-    from courses.exercise_texts import ExerciseText, exercise_text_locale_id
+    from courses.exercise_texts import ExerciseText, source_text
 
     rows = list(ExerciseText.objects.filter(exercise=exercise).select_related("locale"))
-    # The source is the text made from the notebook, in the notebook's language.
-    source_locale_id = exercise_text_locale_id(exercise)
-    source = next((row for row in rows if row.locale_id == source_locale_id), None)
+    source = source_text(exercise, rows)
     if source is None:
         return None
     return {
